@@ -1,0 +1,98 @@
+// DirectoryCollector: the merge engine. It reads every file of a
+// multiprocess directory and merges them into one view, exactly as Python's
+// MultiProcessCollector would, but incrementally, and never failing on a bad
+// file.
+//
+// Threads: every method is safe to call from any number of threads at once;
+// concurrent scrapes share the per-file cache under a lock held only while
+// the cache is updated, and output is rendered outside it.
+//
+// Processes: files are read with read(), never mapped, so a file truncated by
+// another process cannot kill the reader. A scrape never blocks a writer
+// (writers take no lock a reader waits on). A reader honours each file's
+// `used`, so it never sees a half-appended entry.
+
+#ifndef PROMDIR_MERGE_H_
+#define PROMDIR_MERGE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "promdir/exposition.h"
+#include "promdir/status.h"
+
+namespace promdir {
+
+class Env;
+
+// How the collector decides that a file's writer is dead.
+enum class LivenessMode {
+  kAuto,  // the kernel lock if the file has one, else the pid (default)
+  kLock,  // only the kernel lock: a file without one counts as dead
+  kPid,   // only the pid in the file name (Python's view)
+  kNone,  // every writer counts as alive: nothing is pruned
+};
+
+// Parses "auto", "lock", "pid", "none". Returns false for anything else.
+bool ParseLivenessMode(std::string_view text, LivenessMode* mode);
+
+struct CollectorOptions {
+  std::string directory;
+  LivenessMode liveness = LivenessMode::kAuto;
+  // Delete the live* gauge files of dead writers once they are left out of
+  // the view, as `promdir prune` does. When false they are only left out.
+  bool prune = false;
+  Env* env = nullptr;  // nullptr: Env::Default()
+};
+
+// A file that was skipped, and why.
+struct BadFile {
+  std::string path;
+  std::string reason;   // short code: "empty", "truncated", "bad_key", ...
+  std::string message;  // a sentence that names the file and the problem
+};
+
+// What one scrape did, for logs and self-metrics.
+struct ScrapeStats {
+  double duration_seconds = 0;
+  // Files by (prefix, state); prefix "counter", "gauge_livesum", ...;
+  // state "live", "dead", "unknown" or "bad".
+  std::map<std::pair<std::string, std::string>, uint64_t> files;
+  uint64_t entries = 0;     // entries in the merged files
+  uint64_t bytes_read = 0;  // bytes read from disk by this scrape
+  // Bad files by reason code, as of this scrape.
+  std::map<std::string, uint64_t> bad_files_by_reason;
+  // Bad files first seen by this scrape: log these once.
+  std::vector<BadFile> new_bad_files;
+  uint64_t pruned_series = 0;  // live* series left out (dead writers)
+  uint64_t pruned_files = 0;   // live* files deleted (with prune = true)
+  uint64_t cache_hits = 0;     // files whose parse was reused
+  uint64_t cache_misses = 0;   // files parsed from the start
+};
+
+class DirectoryCollector {
+ public:
+  explicit DirectoryCollector(CollectorOptions options);
+  ~DirectoryCollector();
+  DirectoryCollector(const DirectoryCollector&) = delete;
+  DirectoryCollector& operator=(const DirectoryCollector&) = delete;
+
+  // Merges the directory into families, in a stable order. Returns a non-ok
+  // Status only when the directory itself cannot be listed; bad files are
+  // skipped and reported in *stats (which may be null).
+  Status Collect(std::vector<MetricFamily>* families, ScrapeStats* stats);
+
+  // Collect, then render into *out (appended; no "# EOF").
+  Status Render(ExpositionFormat format, std::string* out, ScrapeStats* stats);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace promdir
+
+#endif  // PROMDIR_MERGE_H_

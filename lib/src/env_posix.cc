@@ -1,0 +1,255 @@
+// The POSIX Env. errno becomes a Status here and nowhere else.
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "lib/src/env.h"
+
+namespace promdir {
+
+namespace {
+
+std::string FdContext(const char* op, int fd) {
+  // Name the file behind the descriptor, so errors say which file failed.
+  char link[64];
+  std::snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  char target[4096];
+  ssize_t n = ::readlink(link, target, sizeof(target) - 1);
+  std::string name = n > 0 ? std::string(target, n) : "fd " + std::to_string(fd);
+  return std::string(op) + " " + name;
+}
+
+void FillInfo(const struct stat& st, FileInfo* info) {
+  info->device = st.st_dev;
+  info->inode = st.st_ino;
+  info->size = static_cast<uint64_t>(st.st_size);
+  info->is_regular = S_ISREG(st.st_mode);
+  info->is_symlink = S_ISLNK(st.st_mode);
+  info->is_directory = S_ISDIR(st.st_mode);
+  info->mtime = st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
+}
+
+}  // namespace
+
+Env* Env::Default() {
+  static Env* env = new Env();
+  return env;
+}
+
+Status Env::Open(const std::string& path, int flags, int mode, int* fd) {
+  int r;
+  do {
+    r = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return Status::FromErrno("open " + path, errno);
+  *fd = r;
+  return Status::OK();
+}
+
+Status Env::Close(int fd) {
+  if (::close(fd) != 0 && errno != EINTR) {
+    return Status::FromErrno("close", errno);
+  }
+  return Status::OK();
+}
+
+Status Env::ReadAt(int fd, uint64_t offset, void* buf, size_t n, size_t* got) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::pread(fd, static_cast<char*>(buf) + done, n - done,
+                        static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(FdContext("read", fd), errno);
+    }
+    if (r == 0) break;
+    done += static_cast<size_t>(r);
+  }
+  *got = done;
+  return Status::OK();
+}
+
+Status Env::WriteAt(int fd, uint64_t offset, const void* buf, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::pwrite(fd, static_cast<const char*>(buf) + done, n - done,
+                         static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(FdContext("write", fd), errno);
+    }
+    done += static_cast<size_t>(r);
+  }
+  return Status::OK();
+}
+
+Status Env::Stat(int fd, FileInfo* info) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Status::FromErrno(FdContext("stat", fd), errno);
+  FillInfo(st, info);
+  return Status::OK();
+}
+
+Status Env::LinkStat(const std::string& path, FileInfo* info) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    return Status::FromErrno("stat " + path, errno);
+  }
+  FillInfo(st, info);
+  return Status::OK();
+}
+
+Status Env::Allocate(int fd, uint64_t size) {
+  int err = ::posix_fallocate(fd, 0, static_cast<off_t>(size));
+  if (err != 0) return Status::FromErrno(FdContext("allocate", fd), err);
+  return Status::OK();
+}
+
+Status Env::Truncate(int fd, uint64_t size) {
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    return Status::FromErrno(FdContext("truncate", fd), errno);
+  }
+  return Status::OK();
+}
+
+Status Env::Sync(int fd) {
+  if (::fdatasync(fd) != 0) return Status::FromErrno(FdContext("sync", fd), errno);
+  return Status::OK();
+}
+
+Status Env::Map(int fd, size_t length, void* at, void** addr) {
+  int flags = MAP_SHARED | (at ? MAP_FIXED : 0);
+  void* p = ::mmap(at, length, PROT_READ | PROT_WRITE, flags, fd, 0);
+  if (p == MAP_FAILED) return Status::FromErrno(FdContext("mmap", fd), errno);
+  *addr = p;
+  return Status::OK();
+}
+
+Status Env::MapAnonymous(size_t length, void* at, void** addr) {
+  int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (at ? MAP_FIXED : 0);
+  void* p = ::mmap(at, length, PROT_READ | PROT_WRITE, flags, -1, 0);
+  if (p == MAP_FAILED) return Status::FromErrno("mmap anonymous", errno);
+  *addr = p;
+  return Status::OK();
+}
+
+void Env::Unmap(void* addr, size_t length) { ::munmap(addr, length); }
+
+Status Env::TryLock(int fd) {
+  struct flock fl;
+  std::memset(&fl, 0, sizeof(fl));
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (::fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+    int err = errno;
+    if (err == EAGAIN || err == EACCES) {
+      return Status::Busy(FdContext("lock", fd) + ": held by another process");
+    }
+    return Status::FromErrno(FdContext("lock", fd), err);
+  }
+  return Status::OK();
+}
+
+Status Env::IsLocked(int fd, bool* locked) {
+  struct flock fl;
+  std::memset(&fl, 0, sizeof(fl));
+  fl.l_type = F_WRLCK;  // conflicts with any lock, read or write
+  fl.l_whence = SEEK_SET;
+  if (::fcntl(fd, F_OFD_GETLK, &fl) != 0) {
+    return Status::FromErrno(FdContext("probe lock", fd), errno);
+  }
+  *locked = fl.l_type != F_UNLCK;
+  return Status::OK();
+}
+
+int Env::GetPid() { return static_cast<int>(::getpid()); }
+
+bool Env::PidExists(int pid) {
+  if (pid <= 0) return false;
+  if (::kill(pid, 0) == 0) return true;
+  return errno == EPERM;
+}
+
+double Env::NowUnixSeconds() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+uint64_t Env::NowMonotonicNanos() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull +
+         static_cast<uint64_t>(ts.tv_nsec);
+}
+
+Status Env::ListDir(const std::string& dir, std::vector<std::string>* names) {
+  names->clear();
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return Status::FromErrno("list " + dir, errno);
+  while (struct dirent* e = ::readdir(d)) {
+    std::string_view n(e->d_name);
+    if (n == "." || n == "..") continue;
+    names->emplace_back(n);
+  }
+  ::closedir(d);
+  return Status::OK();
+}
+
+Status Env::Rename(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    return Status::FromErrno("rename " + from + " to " + to, errno);
+  }
+  return Status::OK();
+}
+
+Status Env::Unlink(const std::string& path) {
+  if (::unlink(path.c_str()) != 0) return Status::FromErrno("delete " + path, errno);
+  return Status::OK();
+}
+
+Status Env::SyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno("open directory " + dir, errno);
+  int r = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (r != 0) return Status::FromErrno("sync directory " + dir, err);
+  return Status::OK();
+}
+
+Status Env::CreateDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Status::FromErrno("create directory " + dir, errno);
+  }
+  return Status::OK();
+}
+
+Status Env::CheckWritableDir(const std::string& dir) {
+  if (dir.empty()) {
+    return Status::InvalidArgument(
+        "no metrics directory: set PROMETHEUS_MULTIPROC_DIR or pass one");
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    return Status::FromErrno("metrics directory " + dir, errno);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument("metrics directory " + dir +
+                                   " is not a directory");
+  }
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    return Status::FromErrno("metrics directory " + dir + " is not writable", errno);
+  }
+  return Status::OK();
+}
+
+}  // namespace promdir

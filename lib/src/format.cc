@@ -1,0 +1,132 @@
+#include "lib/src/format.h"
+
+namespace promdir::format {
+
+namespace {
+struct ModeName {
+  GaugeMode mode;
+  std::string_view name;
+};
+constexpr ModeName kModeNames[] = {
+    {GaugeMode::kAll, "all"},
+    {GaugeMode::kLiveAll, "liveall"},
+    {GaugeMode::kMin, "min"},
+    {GaugeMode::kLiveMin, "livemin"},
+    {GaugeMode::kMax, "max"},
+    {GaugeMode::kLiveMax, "livemax"},
+    {GaugeMode::kSum, "sum"},
+    {GaugeMode::kLiveSum, "livesum"},
+    {GaugeMode::kMostRecent, "mostrecent"},
+    {GaugeMode::kLiveMostRecent, "livemostrecent"},
+};
+}  // namespace
+
+std::string_view GaugeModeName(GaugeMode mode) {
+  for (const auto& m : kModeNames) {
+    if (m.mode == mode) return m.name;
+  }
+  return "";
+}
+
+std::optional<GaugeMode> ParseGaugeMode(std::string_view name) {
+  for (const auto& m : kModeNames) {
+    if (m.name == name) return m.mode;
+  }
+  return std::nullopt;
+}
+
+bool IsLiveMode(GaugeMode mode) {
+  switch (mode) {
+    case GaugeMode::kLiveAll:
+    case GaugeMode::kLiveMin:
+    case GaugeMode::kLiveMax:
+    case GaugeMode::kLiveSum:
+    case GaugeMode::kLiveMostRecent:
+      return true;
+    default:
+      return false;
+  }
+}
+
+GaugeMode BaseMode(GaugeMode mode) {
+  switch (mode) {
+    case GaugeMode::kLiveAll:
+      return GaugeMode::kAll;
+    case GaugeMode::kLiveMin:
+      return GaugeMode::kMin;
+    case GaugeMode::kLiveMax:
+      return GaugeMode::kMax;
+    case GaugeMode::kLiveSum:
+      return GaugeMode::kSum;
+    case GaugeMode::kLiveMostRecent:
+      return GaugeMode::kMostRecent;
+    default:
+      return mode;
+  }
+}
+
+std::string_view FileTypeName(FileType type) {
+  switch (type) {
+    case FileType::kCounter:
+      return "counter";
+    case FileType::kGauge:
+      return "gauge";
+    case FileType::kHistogram:
+      return "histogram";
+    case FileType::kSummary:
+      return "summary";
+  }
+  return "";
+}
+
+std::string FileName::Prefix() const {
+  std::string p(FileTypeName(type));
+  if (type == FileType::kGauge) {
+    p += '_';
+    p += GaugeModeName(mode);
+  }
+  return p;
+}
+
+std::string FileName::ToString() const { return MakeFileName(Prefix(), id); }
+
+std::string MakeFileName(std::string_view prefix, std::string_view id) {
+  std::string s(prefix);
+  s += '_';
+  s += id;
+  s += ".db";
+  return s;
+}
+
+std::optional<FileName> ParseFileName(std::string_view base) {
+  constexpr std::string_view kExt = ".db";
+  if (base.size() <= kExt.size() || !base.ends_with(kExt)) return std::nullopt;
+  std::string_view stem = base.substr(0, base.size() - kExt.size());
+  size_t us = stem.find('_');
+  if (us == std::string_view::npos) return std::nullopt;
+  std::string_view type = stem.substr(0, us);
+  std::string_view rest = stem.substr(us + 1);
+  FileName out;
+  if (type == "counter") {
+    out.type = FileType::kCounter;
+  } else if (type == "histogram") {
+    out.type = FileType::kHistogram;
+  } else if (type == "summary") {
+    out.type = FileType::kSummary;
+  } else if (type == "gauge") {
+    out.type = FileType::kGauge;
+    size_t us2 = rest.find('_');
+    if (us2 == std::string_view::npos) return std::nullopt;
+    auto mode = ParseGaugeMode(rest.substr(0, us2));
+    if (!mode) return std::nullopt;
+    out.mode = *mode;
+    rest = rest.substr(us2 + 1);
+  } else {
+    return std::nullopt;
+  }
+  if (rest.empty()) return std::nullopt;
+  out.id = std::string(rest);
+  return out;
+}
+
+}  // namespace promdir::format

@@ -1,0 +1,322 @@
+#include "lib/src/key_codec.h"
+
+#include <algorithm>
+#include <cstdint>
+
+namespace promdir {
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+void AppendU16(uint32_t unit, std::string* out) {
+  out->append("\\u");
+  for (int shift = 12; shift >= 0; shift -= 4) {
+    out->push_back(kHex[(unit >> shift) & 0xf]);
+  }
+}
+
+// Decodes one UTF-8 sequence at s[*i]; advances *i. Surrogate code points in
+// three-byte form are accepted. Returns false on invalid input.
+bool NextCodePoint(std::string_view s, size_t* i, uint32_t* cp) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t n = s.size(), k = *i;
+  unsigned char c = p[k];
+  int len;
+  uint32_t v;
+  if (c < 0x80) {
+    *cp = c;
+    *i = k + 1;
+    return true;
+  } else if ((c & 0xe0) == 0xc0) {
+    len = 2;
+    v = c & 0x1f;
+  } else if ((c & 0xf0) == 0xe0) {
+    len = 3;
+    v = c & 0x0f;
+  } else if ((c & 0xf8) == 0xf0) {
+    len = 4;
+    v = c & 0x07;
+  } else {
+    return false;
+  }
+  if (k + len > n) return false;
+  for (int j = 1; j < len; ++j) {
+    unsigned char cc = p[k + j];
+    if ((cc & 0xc0) != 0x80) return false;
+    v = (v << 6) | (cc & 0x3f);
+  }
+  // Reject overlong forms and values past U+10FFFF.
+  if ((len == 2 && v < 0x80) || (len == 3 && v < 0x800) ||
+      (len == 4 && (v < 0x10000 || v > 0x10ffff))) {
+    return false;
+  }
+  *cp = v;
+  *i = k + len;
+  return true;
+}
+
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xc0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xe0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else {
+    out->push_back(static_cast<char>(0xf0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  }
+}
+
+// A small parser for the one JSON shape a key has.
+class KeyParser {
+ public:
+  explicit KeyParser(std::string_view s) : s_(s) {}
+
+  Status Parse(DecodedKey* out) {
+    SkipWs();
+    if (!Eat('[')) return Bad("key is not a JSON list");
+    std::string* strings[] = {&out->metric_name, &out->sample_name};
+    for (std::string* dst : strings) {
+      SkipWs();
+      if (!ParseString(dst)) return Bad("key is not JSON");
+      SkipWs();
+      if (!Eat(',')) return Bad("key is not a 4-element JSON list");
+    }
+    SkipWs();
+    if (!ParseLabels(&out->labels)) return Bad("key labels are not a JSON object of strings");
+    SkipWs();
+    if (Eat(']')) {
+      return Bad("key is a 3-element list (written by a client before 0.16)");
+    }
+    if (!Eat(',')) return Bad("key is not a 4-element JSON list");
+    SkipWs();
+    if (!ParseString(&out->help)) return Bad("key help is not a JSON string");
+    SkipWs();
+    if (!Eat(']')) return Bad("key is not a 4-element JSON list");
+    SkipWs();
+    if (pos_ != s_.size()) return Bad("key has trailing bytes after the JSON list");
+    return Status::OK();
+  }
+
+ private:
+  static Status Bad(std::string_view why) { return Status::Corruption(why); }
+
+  void SkipWs() {
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' ||
+            s_[pos_] == '\r')) {
+      ++pos_;
+    }
+  }
+  bool Eat(char c) {
+    if (pos_ < s_.size() && s_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+
+  bool Hex4(uint32_t* v) {
+    if (pos_ + 4 > s_.size()) return false;
+    uint32_t r = 0;
+    for (int j = 0; j < 4; ++j) {
+      char c = s_[pos_ + j];
+      r <<= 4;
+      if (c >= '0' && c <= '9') r |= c - '0';
+      else if (c >= 'a' && c <= 'f') r |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F') r |= c - 'A' + 10;
+      else return false;
+    }
+    pos_ += 4;
+    *v = r;
+    return true;
+  }
+
+  bool ParseString(std::string* out) {
+    out->clear();
+    if (!Eat('"')) return false;
+    while (pos_ < s_.size()) {
+      unsigned char c = static_cast<unsigned char>(s_[pos_]);
+      if (c == '"') {
+        ++pos_;
+        return true;
+      }
+      if (c < 0x20) return false;  // json.loads is strict by default
+      if (c != '\\') {
+        uint32_t cp;
+        size_t start = pos_;
+        if (!NextCodePoint(s_, &pos_, &cp)) return false;
+        out->append(s_.substr(start, pos_ - start));
+        continue;
+      }
+      ++pos_;
+      if (pos_ >= s_.size()) return false;
+      char e = s_[pos_++];
+      switch (e) {
+        case '"': out->push_back('"'); break;
+        case '\\': out->push_back('\\'); break;
+        case '/': out->push_back('/'); break;
+        case 'b': out->push_back('\b'); break;
+        case 'f': out->push_back('\f'); break;
+        case 'n': out->push_back('\n'); break;
+        case 'r': out->push_back('\r'); break;
+        case 't': out->push_back('\t'); break;
+        case 'u': {
+          uint32_t u;
+          if (!Hex4(&u)) return false;
+          if (u >= 0xd800 && u <= 0xdbff && pos_ + 6 <= s_.size() &&
+              s_[pos_] == '\\' && s_[pos_ + 1] == 'u') {
+            size_t save = pos_;
+            pos_ += 2;
+            uint32_t lo;
+            if (Hex4(&lo) && lo >= 0xdc00 && lo <= 0xdfff) {
+              u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+            } else {
+              pos_ = save;
+            }
+          }
+          AppendUtf8(u, out);  // a lone surrogate stays as three bytes
+          break;
+        }
+        default:
+          return false;
+      }
+    }
+    return false;
+  }
+
+  bool ParseLabels(LabelPairs* out) {
+    out->clear();
+    if (!Eat('{')) return false;
+    SkipWs();
+    if (Eat('}')) return true;
+    while (true) {
+      std::pair<std::string, std::string> kv;
+      SkipWs();
+      if (!ParseString(&kv.first)) return false;
+      SkipWs();
+      if (!Eat(':')) return false;
+      SkipWs();
+      if (!ParseString(&kv.second)) return false;
+      // A repeated name keeps the last value, as a Python dict does.
+      auto it = std::find_if(out->begin(), out->end(),
+                             [&](const auto& p) { return p.first == kv.first; });
+      if (it != out->end()) {
+        it->second = std::move(kv.second);
+      } else {
+        out->push_back(std::move(kv));
+      }
+      SkipWs();
+      if (Eat('}')) break;
+      if (!Eat(',')) return false;
+    }
+    std::sort(out->begin(), out->end());
+    return true;
+  }
+
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+bool AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      if (c == '"') {
+        out->append("\\\"");
+      } else if (c == '\\') {
+        out->append("\\\\");
+      } else {
+        out->push_back(static_cast<char>(c));
+      }
+      ++i;
+      continue;
+    }
+    uint32_t cp;
+    if (!NextCodePoint(s, &i, &cp)) return false;
+    switch (cp) {
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      case '\b': out->append("\\b"); break;
+      case '\f': out->append("\\f"); break;
+      default:
+        if (cp >= 0x10000) {
+          uint32_t v = cp - 0x10000;
+          AppendU16(0xd800 | (v >> 10), out);
+          AppendU16(0xdc00 | (v & 0x3ff), out);
+        } else {
+          AppendU16(cp, out);
+        }
+    }
+  }
+  out->push_back('"');
+  return true;
+}
+
+Result<std::string> EncodeKey(std::string_view metric_name,
+                              std::string_view sample_name, LabelPairs labels,
+                              std::string_view help) {
+  std::sort(labels.begin(), labels.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 1; i < labels.size(); ++i) {
+    if (labels[i].first == labels[i - 1].first) {
+      return Status::InvalidArgument("label name '" + labels[i].first +
+                                     "' given twice");
+    }
+  }
+  std::string key;
+  key.reserve(32 + metric_name.size() * 2 + help.size());
+  key.push_back('[');
+  if (!AppendJsonString(metric_name, &key)) {
+    return Status::InvalidArgument("metric name is not valid UTF-8");
+  }
+  key.append(", ");
+  if (!AppendJsonString(sample_name, &key)) {
+    return Status::InvalidArgument("sample name is not valid UTF-8");
+  }
+  key.append(", {");
+  bool first = true;
+  for (const auto& [name, value] : labels) {
+    if (!first) key.append(", ");
+    first = false;
+    if (!AppendJsonString(name, &key)) {
+      return Status::InvalidArgument("label name is not valid UTF-8");
+    }
+    key.append(": ");
+    if (!AppendJsonString(value, &key)) {
+      return Status::InvalidArgument("value of label '" + name +
+                                     "' is not valid UTF-8");
+    }
+  }
+  key.append("}, ");
+  if (!AppendJsonString(help, &key)) {
+    return Status::InvalidArgument("help text is not valid UTF-8");
+  }
+  key.push_back(']');
+  return key;
+}
+
+Status DecodeKey(std::string_view key, DecodedKey* out) {
+  size_t i = 0;
+  uint32_t cp;
+  while (i < key.size()) {
+    if (!NextCodePoint(key, &i, &cp)) {
+      return Status::Corruption("key is not valid UTF-8");
+    }
+  }
+  return KeyParser(key).Parse(out);
+}
+
+}  // namespace promdir

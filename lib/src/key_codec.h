@@ -1,0 +1,53 @@
+// Entry keys: Python's json.dumps([metric, sample, labels, help],
+// sort_keys=True), byte for byte, and the parser that reads them back.
+//
+// The writer must produce the very bytes Python produces, because a process
+// that reopens its file finds its series by key bytes, and the merge matches
+// series across files by them. Pure functions; safe from any thread.
+
+#ifndef PROMDIR_LIB_SRC_KEY_CODEC_H_
+#define PROMDIR_LIB_SRC_KEY_CODEC_H_
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "promdir/status.h"
+
+namespace promdir {
+
+using LabelPairs = std::vector<std::pair<std::string, std::string>>;
+
+// Appends json.dumps(s) with ensure_ascii=True: quotes, \" \\ \n \r \t \b \f,
+// \u00XX for other control characters and DEL, \uXXXX (lower-case hex) for
+// everything above 0x7e, surrogate pairs above U+FFFF. `/` is not escaped.
+// Returns false iff `utf8` is not valid UTF-8 (surrogates encoded as three
+// bytes, as a lone-surrogate decode writes them, are accepted); `out` is
+// then unspecified.
+bool AppendJsonString(std::string_view utf8, std::string* out);
+
+// Builds the key for one sample. `labels` may be in any order; they are
+// sorted by name (code point order). Returns InvalidArgument naming the
+// offending text if a string is not valid UTF-8 or a label name repeats.
+Result<std::string> EncodeKey(std::string_view metric_name,
+                              std::string_view sample_name, LabelPairs labels,
+                              std::string_view help);
+
+// A parsed key. Labels are sorted by name, unique.
+struct DecodedKey {
+  std::string metric_name;
+  std::string sample_name;
+  LabelPairs labels;
+  std::string help;
+};
+
+// Parses a key as Python's json.loads would and checks it is the 4-element
+// list [str, str, {str: str}, str]. Whitespace between tokens is allowed.
+// Returns Corruption with a short reason ("key is not valid UTF-8", "key is
+// not JSON", "key is a 3-element list (client before 0.16)", ...) otherwise.
+Status DecodeKey(std::string_view key, DecodedKey* out);
+
+}  // namespace promdir
+
+#endif  // PROMDIR_LIB_SRC_KEY_CODEC_H_
