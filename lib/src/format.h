@@ -20,6 +20,8 @@
 #include <string>
 #include <string_view>
 
+#include "promdir/file_format.h"
+
 namespace promdir::format {
 
 inline constexpr size_t kHeaderSize = 8;
@@ -27,9 +29,8 @@ inline constexpr size_t kInitialFileSize = 64 * 1024;
 // A key longer than this is corruption (Python's keys are far shorter).
 inline constexpr int32_t kMaxKeyLength = 1 << 20;
 
-// The two value layouts: 8 bytes (client <= 0.17) and 16 bytes (value and
-// timestamp, client >= 0.18). Nothing in a file says which it is.
-enum class Layout : uint8_t { k8 = 8, k16 = 16 };
+// The two value layouts (see promdir/file_format.h).
+using Layout = ValueLayout;
 
 inline constexpr size_t ValueSize(Layout layout) {
   return static_cast<size_t>(layout);
@@ -50,23 +51,8 @@ inline constexpr size_t EntrySize(size_t key_len, Layout layout) {
   return ValueOffset(key_len) + ValueSize(layout);
 }
 
-// The kind of file, from the first part of its name.
-enum class FileType : uint8_t { kCounter, kGauge, kHistogram, kSummary };
-
-// Gauge multiprocess modes, in the order of the Python client's list.
-enum class GaugeMode : uint8_t {
-  kNone,  // not a gauge
-  kAll,
-  kLiveAll,
-  kMin,
-  kLiveMin,
-  kMax,
-  kLiveMax,
-  kSum,
-  kLiveSum,
-  kMostRecent,
-  kLiveMostRecent,
-};
+using promdir::FileType;
+using promdir::GaugeMode;
 
 inline constexpr GaugeMode kAllGaugeModes[] = {
     GaugeMode::kAll,        GaugeMode::kLiveAll, GaugeMode::kMin,

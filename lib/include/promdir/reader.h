@@ -1,0 +1,65 @@
+// Reading one metrics file: its layout, its entries, or a Status that says
+// what is wrong with it and where.
+//
+// Files are read with read(), never mapped: a file truncated under a reader
+// by another process would kill a mapping reader with SIGBUS. A file may be
+// appended to while it is read; the reader honours the `used` it read first,
+// so it sees a consistent prefix of the entries. Values may change while
+// they are read; each is one aligned 8-byte store, so a value is either the
+// old or the new one.
+//
+// Threads: free functions with no shared state; safe from any thread.
+
+#ifndef PROMDIR_READER_H_
+#define PROMDIR_READER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "promdir/file_format.h"
+#include "promdir/status.h"
+
+namespace promdir {
+
+class Env;
+
+struct FileEntry {
+  std::string key;         // the JSON key bytes
+  double value = 0;
+  double timestamp = 0;    // 0 in the 8-byte layout
+  uint64_t offset = 0;     // of the entry's key_len field
+  uint64_t value_offset = 0;
+};
+
+struct FileContents {
+  ValueLayout layout = ValueLayout::k16;
+  uint64_t used = 0;       // the file's `used` field
+  uint64_t size = 0;       // the file's size on disk
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  std::vector<FileEntry> entries;
+};
+
+// Reads the file at `path` and works out its value layout: the one stride
+// that walks entries whose keys are JSON lists to end exactly at `used`.
+// A file of only the header (used = 8, or used = 0) has no entries and the
+// layout `preferred`. Refuses symlinks and anything that is not a regular
+// file. Returns NotFound if the file vanished, Corruption naming the file,
+// the offset and the reason otherwise ("zero-length file", "used (1000000)
+// is past the end of the file (64 bytes)", "negative key length -5 at offset
+// 8", "key at offset 8 is not JSON", ...). Every key is also checked with
+// DecodeKey semantics (4-element list of the right types).
+Status ReadMetricsFile(Env* env, const std::string& path, FileContents* out,
+                       ValueLayout preferred = ValueLayout::k16);
+
+// A short reason code for a Corruption status from ReadMetricsFile, for
+// self-metrics labels: "empty", "truncated", "bad_length", "bad_key",
+// "old_key_format", "bad_layout", "not_regular", "symlink", "bad_le",
+// "unknown_type", "io_error".
+std::string_view BadFileReason(const Status& status);
+
+}  // namespace promdir
+
+#endif  // PROMDIR_READER_H_
