@@ -73,6 +73,11 @@ class Env {
   // Sets *locked to true iff some other open file description holds a lock
   // on any part of the file (F_OFD_GETLK).
   virtual Status IsLocked(int fd, bool* locked);
+  // Takes a whole-file OFD lock, shared or exclusive. With wait, blocks until
+  // it is granted; without, returns Busy if another holder conflicts.
+  virtual Status Lock(int fd, bool exclusive, bool wait);
+  // Releases this open file description's lock.
+  virtual Status Unlock(int fd);
 
   // Processes.
   virtual int GetPid();
@@ -135,6 +140,10 @@ class EnvWrapper : public Env {
   Status IsLocked(int fd, bool* l) override {
     return target_->IsLocked(fd, l);
   }
+  Status Lock(int fd, bool e, bool w) override {
+    return target_->Lock(fd, e, w);
+  }
+  Status Unlock(int fd) override { return target_->Unlock(fd); }
   int GetPid() override { return target_->GetPid(); }
   bool PidExists(int pid) override { return target_->PidExists(pid); }
   double NowUnixSeconds() override { return target_->NowUnixSeconds(); }

@@ -170,6 +170,33 @@ Status Env::IsLocked(int fd, bool* locked) {
   return Status::OK();
 }
 
+Status Env::Lock(int fd, bool exclusive, bool wait) {
+  struct flock fl;
+  std::memset(&fl, 0, sizeof(fl));
+  fl.l_type = exclusive ? F_WRLCK : F_RDLCK;
+  fl.l_whence = SEEK_SET;
+  while (::fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) != 0) {
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN || err == EACCES) {
+      return Status::Busy(FdContext("lock", fd) + ": held by another process");
+    }
+    return Status::FromErrno(FdContext("lock", fd), err);
+  }
+  return Status::OK();
+}
+
+Status Env::Unlock(int fd) {
+  struct flock fl;
+  std::memset(&fl, 0, sizeof(fl));
+  fl.l_type = F_UNLCK;
+  fl.l_whence = SEEK_SET;
+  if (::fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+    return Status::FromErrno(FdContext("unlock", fd), errno);
+  }
+  return Status::OK();
+}
+
 int Env::GetPid() { return static_cast<int>(::getpid()); }
 
 bool Env::PidExists(int pid) {

@@ -1,0 +1,64 @@
+// Maintenance of a multiprocess directory: prune, mark-dead, wipe and
+// crash-safe compaction.
+//
+// Processes: safe beside running writers (a live writer's file is never
+// touched) and beside running readers (promdir readers never see an archive
+// together with its sources, nor neither). One compactor runs at a time per
+// directory; a second gets Busy. A compaction killed at any instant loses
+// nothing and counts nothing twice; the next one finishes or undoes it.
+//
+// Threads: each call is self-contained; calls on distinct directories may run
+// concurrently, calls on one directory serialize on the directory's lock.
+
+#ifndef PROMDIR_MAINTENANCE_H_
+#define PROMDIR_MAINTENANCE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "promdir/merge.h"
+#include "promdir/status.h"
+
+namespace promdir {
+
+class Env;
+
+struct MaintenanceOptions {
+  std::string directory;
+  LivenessMode liveness = LivenessMode::kAuto;
+  bool dry_run = false;  // report what would change, change nothing
+  Env* env = nullptr;    // nullptr: Env::Default()
+};
+
+struct MaintenanceResult {
+  std::vector<std::string> removed;   // paths deleted (or that would be)
+  std::vector<std::string> written;   // archives written (or that would be)
+  std::vector<std::string> folded;    // source files folded into archives
+  std::vector<std::string> skipped;   // "path: reason" left alone
+  std::vector<std::string> errors;    // "path: reason" that failed
+};
+
+// Deletes the live* gauge files of every dead writer.
+Status Prune(const MaintenanceOptions& options, MaintenanceResult* result);
+
+// What prometheus_client's mark_process_dead(id) does, for each id: deletes
+// gauge_live*_<id>.db.
+Status MarkDead(const MaintenanceOptions& options,
+                const std::vector<std::string>& ids,
+                MaintenanceResult* result);
+
+// Removes every metrics file (*.db) and promdir's own bookkeeping files.
+// Unless `force`, refuses with Busy, naming them, while live promdir writers
+// hold files.
+Status Wipe(const MaintenanceOptions& options, bool force,
+            MaintenanceResult* result);
+
+// Folds every dead writer's files into archives that Python's collector
+// reads, keeping every total; removes dead writers' live*, all and liveall
+// gauge files. Busy if another compactor runs.
+Status Compact(const MaintenanceOptions& options, MaintenanceResult* result);
+
+}  // namespace promdir
+
+#endif  // PROMDIR_MAINTENANCE_H_
