@@ -50,7 +50,12 @@ struct FileContents {
 // the offset and the reason otherwise ("zero-length file", "used (1000000)
 // is past the end of the file (64 bytes)", "negative key length -5 at offset
 // 8", "key at offset 8 is not JSON", ...). Every key is also checked with
-// DecodeKey semantics (4-element list of the right types).
+// DecodeKey semantics (4-element list of the right types), with metric,
+// sample and label names checked as Prometheus names, and in a histogram
+// file every `le` checked to be a number. A base name ending in ".db" must
+// name a type and gauge mode a client writes; other names (temporary files)
+// are read without that check. used = 0 reads as an empty file, as Python
+// reads it.
 Status ReadMetricsFile(Env* env, const std::string& path, FileContents* out,
                        ValueLayout preferred = ValueLayout::k16);
 

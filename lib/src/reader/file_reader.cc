@@ -1,0 +1,242 @@
+#include "lib/src/reader/file_reader.h"
+
+#include <fcntl.h>
+
+#include <cstring>
+
+#include "lib/src/float_format.h"
+#include "lib/src/key_codec.h"
+
+namespace promdir::reader {
+
+namespace {
+
+constexpr size_t kFirstRead = 4096;
+
+bool IsNameStart(char c, bool colon) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+         (colon && c == ':');
+}
+
+// [a-zA-Z_:][a-zA-Z0-9_:]* for metric names, without ':' for labels.
+bool ValidName(std::string_view s, bool colon) {
+  if (s.empty() || !IsNameStart(s[0], colon)) return false;
+  for (char c : s.substr(1)) {
+    if (!IsNameStart(c, colon) && !(c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string_view BadReasonCode(BadReason reason) {
+  switch (reason) {
+    case BadReason::kNone: return "";
+    case BadReason::kEmpty: return "empty";
+    case BadReason::kTruncated: return "truncated";
+    case BadReason::kBadLength: return "bad_length";
+    case BadReason::kBadKey: return "bad_key";
+    case BadReason::kOldKeyFormat: return "old_key_format";
+    case BadReason::kBadLayout: return "bad_layout";
+    case BadReason::kNotRegular: return "not_regular";
+    case BadReason::kSymlink: return "symlink";
+    case BadReason::kBadLe: return "bad_le";
+    case BadReason::kUnknownType: return "unknown_type";
+    case BadReason::kIoError: return "io_error";
+  }
+  return "";
+}
+
+ReadError Bad(BadReason reason, const std::string& path,
+              std::string_view what) {
+  std::string msg = path;
+  msg += ": ";
+  msg += what;
+  ReadError e;
+  e.reason = reason;
+  e.status = reason == BadReason::kIoError ? Status::IOError(msg)
+                                           : Status::Corruption(msg);
+  return e;
+}
+
+ReadError OpenMetricsFile(Env* env, const std::string& path, int* fd,
+                          FileInfo* info) {
+  *fd = -1;
+  FileInfo link;
+  Status s = env->LinkStat(path, &link);
+  if (!s.ok()) {
+    if (s.IsNotFound()) return {BadReason::kNone, s};
+    return Bad(BadReason::kIoError, path, "cannot stat: " + s.message());
+  }
+  if (link.is_symlink) {
+    return Bad(BadReason::kSymlink, path,
+               "is a symbolic link, which is not followed");
+  }
+  if (!link.is_regular) {
+    return Bad(BadReason::kNotRegular, path,
+               link.is_directory ? "is a directory, not a regular file"
+                                 : "is not a regular file");
+  }
+  s = env->Open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0, fd);
+  if (!s.ok()) {
+    *fd = -1;
+    if (s.IsNotFound()) return {BadReason::kNone, s};
+    return Bad(BadReason::kIoError, path, "cannot open: " + s.message());
+  }
+  s = env->Stat(*fd, info);
+  if (!s.ok()) {
+    env->Close(*fd);
+    *fd = -1;
+    return Bad(BadReason::kIoError, path, "cannot stat: " + s.message());
+  }
+  if (!info->is_regular) {  // replaced between lstat and open
+    env->Close(*fd);
+    *fd = -1;
+    return Bad(BadReason::kNotRegular, path, "is not a regular file");
+  }
+  return {};
+}
+
+ReadError ReadUsed(Env* env, int fd, const std::string& path, uint64_t size,
+                   std::string* buf, bool* magic, uint64_t* bytes_read) {
+  *magic = false;
+  if (size == 0) {
+    return Bad(BadReason::kEmpty, path, "zero-length file");
+  }
+  size_t first = static_cast<size_t>(std::min<uint64_t>(size, kFirstRead));
+  if (buf->size() < first) buf->resize(first);
+  size_t got = 0;
+  Status s = env->ReadAt(fd, 0, buf->data(), first, &got);
+  if (!s.ok()) return Bad(BadReason::kIoError, path, "read: " + s.message());
+  *bytes_read += got;
+  if (got < format::kHeaderSize) {
+    if (got == 0) return Bad(BadReason::kEmpty, path, "zero-length file");
+    return Bad(BadReason::kTruncated, path,
+               "file (" + std::to_string(got) +
+                   " bytes) is shorter than its 8-byte header");
+  }
+  int32_t used32 = LoadInt32(buf->data());
+  *magic = std::memcmp(buf->data() + 4, kWriterMagic, 4) == 0;
+  if (used32 == 0) used32 = format::kHeaderSize;  // Python: no entries
+  if (used32 < static_cast<int32_t>(format::kHeaderSize)) {
+    return Bad(BadReason::kBadLayout, path,
+               "used (" + std::to_string(used32) + ") is below the header size 8");
+  }
+  uint64_t used = static_cast<uint64_t>(used32);
+  if (used > size) {
+    return Bad(BadReason::kTruncated, path,
+               "used (" + std::to_string(used) +
+                   ") is past the end of the file (" + std::to_string(size) +
+                   " bytes)");
+  }
+  if (used % 8 != 0) {
+    return Bad(BadReason::kBadLayout, path,
+               "used (" + std::to_string(used) + ") is not a multiple of 8");
+  }
+  if (used > got) {
+    buf->resize(used);
+    size_t more = 0;
+    s = env->ReadAt(fd, got, buf->data() + got, used - got, &more);
+    if (!s.ok()) return Bad(BadReason::kIoError, path, "read: " + s.message());
+    *bytes_read += more;
+    if (got + more < used) {
+      return Bad(BadReason::kTruncated, path,
+                 "used (" + std::to_string(used) +
+                     ") is past the end of the file (" +
+                     std::to_string(got + more) + " bytes)");
+    }
+  }
+  buf->resize(used);
+  return {};
+}
+
+ReadError WalkError(const std::string& path, uint64_t pos, int64_t key_len,
+                    uint64_t used, int what) {
+  std::string at = " at offset " + std::to_string(pos);
+  switch (what) {
+    case 0:
+      return Bad(BadReason::kBadLength, path,
+                 "entry" + at + " is cut off by used (" +
+                     std::to_string(used) + ")");
+    case 1:
+      return Bad(BadReason::kBadLength, path,
+                 "negative key length " + std::to_string(key_len) + at);
+    case 2:
+      return Bad(BadReason::kBadLength, path,
+                 "oversized key length " + std::to_string(key_len) + at);
+    case 3:
+      return Bad(BadReason::kBadLength, path,
+                 "entry of key length " + std::to_string(key_len) + at +
+                     " runs past used (" + std::to_string(used) + ")");
+    default:
+      return Bad(BadReason::kBadKey, path,
+                 "key" + at + " is not JSON (not a list)");
+  }
+}
+
+ReadError DetectLayout(std::string_view data, uint64_t start,
+                       ValueLayout preferred, const std::string& path,
+                       ValueLayout* layout) {
+  *layout = preferred;
+  if (data.size() <= start) return {};
+  ValueLayout other =
+      preferred == ValueLayout::k16 ? ValueLayout::k8 : ValueLayout::k16;
+  ReadError e = WalkEntries(data, start, preferred, path,
+                            [](uint64_t, std::string_view, uint64_t) {});
+  if (e.ok()) return e;
+  ReadError e2 = WalkEntries(data, start, other, path,
+                             [](uint64_t, std::string_view, uint64_t) {});
+  if (e2.ok()) {
+    *layout = other;
+    return e2;
+  }
+  // Neither stride fits. A bad first key length is reported as such (it is
+  // the same for both strides), then a key that is not JSON, then the
+  // layout.
+  int32_t first = LoadInt32(data.data() + start);
+  if (first < 0 || first > format::kMaxKeyLength) return e;
+  if (e.reason == BadReason::kBadKey) return e;
+  if (e2.reason == BadReason::kBadKey) return e2;
+  std::string what = "neither the 8- nor the 16-byte value layout walks the "
+                     "entries to used (" + std::to_string(data.size()) +
+                     "); with the " +
+                     std::to_string(static_cast<int>(preferred)) +
+                     "-byte layout: ";
+  std::string_view msg = e.status.message();
+  what += msg.substr(std::min(msg.size(), path.size() + 2));
+  return Bad(BadReason::kBadLayout, path, what);
+}
+
+BadReason CheckKey(std::string_view key, FileType type, std::string* why) {
+  DecodedKey k;
+  Status s = DecodeKey(key, &k);
+  if (!s.ok()) {
+    *why = s.message();
+    if (s.message().find("3-element") != std::string::npos) {
+      return BadReason::kOldKeyFormat;
+    }
+    return BadReason::kBadKey;
+  }
+  if (!ValidName(k.metric_name, true)) {
+    *why = "key has an invalid metric name";
+    return BadReason::kBadKey;
+  }
+  if (!ValidName(k.sample_name, true)) {
+    *why = "key has an invalid sample name";
+    return BadReason::kBadKey;
+  }
+  for (const auto& [name, value] : k.labels) {
+    if (!ValidName(name, false)) {
+      *why = "key has an invalid label name";
+      return BadReason::kBadKey;
+    }
+    if (type == FileType::kHistogram && name == "le" &&
+        !ParsePythonFloat(value)) {
+      *why = "histogram bucket has a non-numeric le";
+      return BadReason::kBadLe;
+    }
+  }
+  return BadReason::kNone;
+}
+
+}  // namespace promdir::reader

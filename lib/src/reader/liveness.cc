@@ -1,0 +1,105 @@
+#include "promdir/liveness.h"
+
+#include <charconv>
+#include <cstring>
+
+#include "lib/src/env.h"
+#include "lib/src/reader/file_reader.h"
+#include "lib/src/reader/liveness_internal.h"
+
+namespace promdir {
+
+namespace {
+
+// Returns the pid an id names, or 0 if it is not a positive decimal int.
+int PidOf(const std::string& id) {
+  if (id.empty() || id.size() > 10) return 0;
+  int pid = 0;
+  auto [p, ec] = std::from_chars(id.data(), id.data() + id.size(), pid);
+  if (ec != std::errc() || p != id.data() + id.size() || pid <= 0) return 0;
+  if (id[0] == '0') return 0;
+  return pid;
+}
+
+}  // namespace
+
+std::string_view WriterStateName(WriterState state) {
+  switch (state) {
+    case WriterState::kLive: return "live";
+    case WriterState::kDead: return "dead";
+    case WriterState::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
+
+bool ParseLivenessMode(std::string_view text, LivenessMode* mode) {
+  if (text == "auto") *mode = LivenessMode::kAuto;
+  else if (text == "lock") *mode = LivenessMode::kLock;
+  else if (text == "pid") *mode = LivenessMode::kPid;
+  else if (text == "none") *mode = LivenessMode::kNone;
+  else return false;
+  return true;
+}
+
+namespace reader {
+
+Verdict ProbeWriterWithMagic(Env* env, int fd, const std::string& id,
+                             LivenessMode mode, bool magic) {
+  Verdict v;
+  if (mode == LivenessMode::kNone) {
+    v.state = WriterState::kLive;
+    v.how = "liveness checks are off";
+    return v;
+  }
+  if (mode == LivenessMode::kAuto || mode == LivenessMode::kLock) {
+    bool locked = false;
+    Status s = env->IsLocked(fd, &locked);
+    if (s.ok() && locked) {
+      v.state = WriterState::kLive;
+      v.locked = true;
+      v.how = "lock held";
+      return v;
+    }
+    if (mode == LivenessMode::kLock) {
+      v.state = s.ok() ? WriterState::kDead : WriterState::kUnknown;
+      v.how = s.ok() ? "no lock held" : "lock probe failed: " + s.message();
+      return v;
+    }
+    if (magic) {
+      v.state = s.ok() ? WriterState::kDead : WriterState::kUnknown;
+      v.how = s.ok() ? "promdir writer, lock released"
+                     : "lock probe failed: " + s.message();
+      return v;
+    }
+  }
+  int pid = PidOf(id);
+  if (pid == 0) {
+    v.state = mode == LivenessMode::kPid ? WriterState::kUnknown
+                                         : WriterState::kDead;
+    v.how = "no lock, id " + id + " is not a pid";
+    return v;
+  }
+  bool exists = env->PidExists(pid);
+  v.state = exists ? WriterState::kLive : WriterState::kDead;
+  v.how = (mode == LivenessMode::kPid ? "pid " : "no lock, pid ") + id +
+          (exists ? " exists" : " does not exist");
+  return v;
+}
+
+}  // namespace reader
+
+Verdict ProbeWriter(Env* env, int fd, const std::string& id,
+                    LivenessMode mode) {
+  bool magic = false;
+  if (mode == LivenessMode::kAuto) {
+    char header[format::kHeaderSize];
+    size_t got = 0;
+    if (env->ReadAt(fd, 0, header, sizeof header, &got).ok() &&
+        got == sizeof header) {
+      magic = std::memcmp(header + 4, reader::kWriterMagic, 4) == 0;
+    }
+  }
+  return reader::ProbeWriterWithMagic(env, fd, id, mode, magic);
+}
+
+}  // namespace promdir

@@ -1,0 +1,19 @@
+// ProbeWriter for a caller that has already read the file's header, so the
+// probe costs no extra read. Threads: stateless; safe from any thread.
+
+#ifndef PROMDIR_LIB_SRC_READER_LIVENESS_INTERNAL_H_
+#define PROMDIR_LIB_SRC_READER_LIVENESS_INTERNAL_H_
+
+#include <string>
+
+#include "promdir/liveness.h"
+
+namespace promdir::reader {
+
+// As ProbeWriter; `magic` says whether offset 4 holds kWriterMagic.
+Verdict ProbeWriterWithMagic(Env* env, int fd, const std::string& id,
+                             LivenessMode mode, bool magic);
+
+}  // namespace promdir::reader
+
+#endif  // PROMDIR_LIB_SRC_READER_LIVENESS_INTERNAL_H_
