@@ -1,0 +1,51 @@
+#include "collector/src/response.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "collector/src/gzip.h"
+#include "collector/src/negotiation.h"
+
+namespace promdir::http {
+namespace {
+constexpr size_t kWriteChunk = 64 * 1024;
+}  // namespace
+
+void SendBody(const httplib::Request& req, httplib::Response* res, int status,
+              std::string body, std::string_view content_type, int gzip_level,
+              std::string_view vary_extra) {
+  res->status = status;
+  std::string vary = "Accept-Encoding";
+  if (!vary_extra.empty()) vary = std::string(vary_extra) + ", " + vary;
+  res->set_header("Vary", vary);
+  auto payload = std::make_shared<std::string>();
+  if (AcceptsGzip(req.get_header_value("Accept-Encoding"))) {
+    Status s = GzipCompress(body, gzip_level, payload.get());
+    if (s.ok()) {
+      res->set_header("Content-Encoding", "gzip");
+    } else {
+      *payload = std::move(body);  // identity is always acceptable
+    }
+  } else {
+    *payload = std::move(body);
+  }
+  size_t length = payload->size();
+  res->set_content_provider(
+      length, std::string(content_type),
+      [payload](size_t offset, size_t length, httplib::DataSink& sink) {
+        size_t n = std::min({length, kWriteChunk, payload->size() - offset});
+        return sink.write(payload->data() + offset, n);
+      });
+}
+
+void SendText(const httplib::Request& req, httplib::Response* res, int status,
+              std::string_view text, int gzip_level) {
+  std::string body(text);
+  if (body.empty() || body.back() != '\n') body.push_back('\n');
+  SendBody(req, res, status, std::move(body), "text/plain; charset=utf-8",
+           gzip_level);
+}
+
+}  // namespace promdir::http
