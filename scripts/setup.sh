@@ -12,7 +12,8 @@ PACKAGES=(
   g++ cmake make pkg-config
   libboost-dev prometheus-cpp-dev libcpp-httplib-dev libcli11-dev
   doctest-dev libbenchmark-dev zlib1g-dev
-  python3 python3-prometheus-client gunicorn prometheus curl
+  python3 python3-prometheus-client python3-yaml gunicorn prometheus curl
+  dpkg-dev systemd
 )
 
 missing=()

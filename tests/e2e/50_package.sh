@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The Debian package (cmake/packaging.cmake): cpack -G DEB builds it; it is
+# unpacked into a temporary root (dpkg-deb -x, so the machine is untouched);
+# its binaries run (`promdir --version`); it holds the library, headers,
+# CMake config and systemd units; and a C++ project finds it with
+# find_package(promdir) and builds the README's example against it.
+source "$(dirname "$0")/lib.bash"
+
+require_bin promdir >/dev/null
+require_bin promdir-collector >/dev/null
+require_cmd cpack
+require_cmd dpkg-deb
+make_tmp WORK
+
+log "cpack -G DEB in $BUILD_DIR"
+(cd "$BUILD_DIR" && cpack -G DEB -B "$WORK/pkg" >"$WORK/cpack.log" 2>&1) ||
+  { tail -n 30 "$WORK/cpack.log" >&2; fail "cpack -G DEB failed"; }
+deb=$(ls "$WORK"/pkg/promdir_*.deb 2>/dev/null | head -n 1)
+[[ -f $deb ]] || fail "cpack produced no promdir_*.deb in $WORK/pkg"
+log "built $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB)"
+dpkg-deb -I "$deb" >"$WORK/control.txt"
+grep -q '^ Package: promdir$' "$WORK/control.txt" || fail "package name is not promdir"
+grep -q '^ Depends: .*libc6' "$WORK/control.txt" || fail "package declares no Depends"
+
+ROOT="$WORK/root"
+dpkg-deb -x "$deb" "$ROOT"
+for f in usr/bin/promdir usr/bin/promdir-collector usr/bin/promdir-loadgen \
+         usr/include/promdir/promdir.h usr/lib/cmake/promdir/promdirConfig.cmake \
+         usr/lib/systemd/system/promdir-collector.service \
+         usr/lib/systemd/system/promdir-compact.service \
+         usr/lib/systemd/system/promdir-compact.timer \
+         usr/share/doc/promdir/README.md usr/share/doc/promdir/FORMAT.md; do
+  [[ -e $ROOT/$f || -e $ROOT/${f/usr\/lib\/systemd/lib\/systemd} ]] || fail "the package lacks /$f"
+done
+ls "$ROOT"/usr/lib/libpromdir_*.a >/dev/null 2>&1 || fail "the package lacks the static libraries"
+version=$("$ROOT/usr/bin/promdir" --version) || fail "installed promdir --version failed"
+log "installed promdir --version: $version"
+grep -q '0\.' <<<"$version" || fail "promdir --version printed no version: $version"
+"$ROOT/usr/bin/promdir-collector" --help >/dev/null || fail "installed promdir-collector --help failed"
+
+log "find_package(promdir) from a consumer project"
+cmake -S "$E2E_DIR/consumer" -B "$WORK/consumer" -DCMAKE_PREFIX_PATH="$ROOT/usr" \
+  -DEXAMPLE_SOURCE="$REPO_DIR/tests/examples/quickstart.cc" >"$WORK/consumer.log" 2>&1 ||
+  { cat "$WORK/consumer.log" >&2; fail "configuring the consumer project failed"; }
+cmake --build "$WORK/consumer" -j2 >>"$WORK/consumer.log" 2>&1 ||
+  { tail -n 30 "$WORK/consumer.log" >&2; fail "building the consumer project failed"; }
+grep -q "$ROOT/usr/lib/cmake/promdir" "$WORK/consumer/CMakeCache.txt" ||
+  fail "the consumer did not use the installed package"
+mkdir -p "$WORK/mp"
+PROMETHEUS_MULTIPROC_DIR="$WORK/mp" "$WORK/consumer/consumer" || fail "the consumer program failed"
+"$ROOT/usr/bin/promdir" collect --dir "$WORK/mp" >"$WORK/out.txt" || fail "promdir collect failed"
+grep -qE '^http_requests_total\{method="GET",status="200"\} 1000(\.0)?$' "$WORK/out.txt" ||
+  { cat "$WORK/out.txt" >&2; fail "the consumer's counter is not 1000"; }
+log "PASS"
