@@ -1,0 +1,92 @@
+// KeyTable: every distinct entry key of a directory, parsed once.
+//
+// Files of one directory repeat the same keys (every worker writes the same
+// series), so the merge engine interns key bytes to a key id, parses each
+// distinct key once, and interns what merging needs: the family (metric
+// name), and the series (metric name, sample name, sorted labels; help left
+// out, as Python merges samples whose help differs). Memory is bounded by
+// the distinct keys and series, not by files x series.
+//
+// Threads: not thread-safe; the merge engine holds its lock while it uses
+// the table. Ids are stable for the table's life.
+
+#ifndef PROMDIR_LIB_SRC_READER_KEY_TABLE_H_
+#define PROMDIR_LIB_SRC_READER_KEY_TABLE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "lib/src/key_codec.h"
+#include "lib/src/reader/file_reader.h"
+
+namespace promdir::reader {
+
+inline constexpr uint32_t kNoId = 0xffffffffu;
+
+struct Series {
+  uint32_t family = kNoId;
+  std::string sample_name;
+  LabelPairs labels;  // sorted by name, unique
+  // Derived series (ids into the same table), made when first needed:
+  uint32_t without_pid = kNoId;  // labels without `pid` (gauge merging)
+  uint32_t bucket = kNoId;       // with `le` a number: the canonical bucket
+                                 // series <family>_bucket{..., le=GoFloat}
+  uint32_t group = kNoId;        // a bucket's labels without `le`
+  uint32_t count = kNoId;        // a group's <family>_count series
+  double le = 0;                 // a canonical bucket's upper bound
+  bool has_le = false;           // labels hold a numeric `le`
+};
+
+struct KeyInfo {
+  BadReason bad = BadReason::kNone;  // kBadKey / kOldKeyFormat
+  bool bad_le = false;  // has an `le` label that is not a number
+  std::string why;      // for a bad key
+  uint32_t family = kNoId;
+  uint32_t series = kNoId;
+  std::string help;
+};
+
+struct TransparentHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const {
+    return std::hash<std::string_view>()(s);
+  }
+};
+
+class KeyTable {
+ public:
+  // Returns the id of `key`, parsing it if it is new.
+  uint32_t Intern(std::string_view key);
+  const KeyInfo& key(uint32_t id) const { return keys_[id]; }
+  const Series& series(uint32_t id) const { return series_[id]; }
+  size_t series_count() const { return series_.size(); }
+  const std::string& family_name(uint32_t id) const { return families_[id]; }
+  size_t family_count() const { return families_.size(); }
+  size_t key_count() const { return keys_.size(); }
+
+  // The series without its `pid` labels (itself if it has none).
+  uint32_t WithoutPid(uint32_t series);
+
+ private:
+  uint32_t InternFamily(std::string_view name);
+  uint32_t InternSeries(uint32_t family, std::string_view sample,
+                        const LabelPairs& labels);
+  void DeriveBucket(uint32_t series);
+
+  std::unordered_map<std::string, uint32_t, TransparentHash, std::equal_to<>>
+      key_index_;
+  std::vector<KeyInfo> keys_;
+  std::unordered_map<std::string, uint32_t, TransparentHash, std::equal_to<>>
+      family_index_;
+  std::vector<std::string> families_;
+  std::unordered_map<std::string, uint32_t, TransparentHash, std::equal_to<>>
+      series_index_;
+  std::vector<Series> series_;
+};
+
+}  // namespace promdir::reader
+
+#endif  // PROMDIR_LIB_SRC_READER_KEY_TABLE_H_

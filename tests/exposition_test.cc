@@ -1,0 +1,143 @@
+#include "promdir/exposition.h"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "promdir/merge.h"
+#include "tests/test_util.h"
+
+namespace promdir {
+namespace {
+
+const std::string kFixtures = PROMDIR_FIXTURES_DIR;
+
+std::vector<MetricFamily> Sample() {
+  MetricFamily c{"req", "Requests \"q\" back\\slash\nnewline", MetricType::kCounter, {}};
+  c.samples.push_back({"req_total", {{"path", "a\"b\\c\nd"}, {"x", ""}}, 3});
+  c.samples.push_back({"req_total", {}, 1e17});
+  MetricFamily g{"temp", "", MetricType::kGauge, {}};
+  g.samples.push_back({"temp", {{"pid", "12"}}, std::nan("")});
+  g.samples.push_back({"temp", {{"pid", "13"}}, -HUGE_VAL});
+  MetricFamily h{"lat", "Latency", MetricType::kHistogram, {}};
+  h.samples.push_back({"lat_bucket", {{"le", "0.5"}}, 1});
+  h.samples.push_back({"lat_bucket", {{"le", "+Inf"}}, 2});
+  h.samples.push_back({"lat_count", {}, 2});
+  h.samples.push_back({"lat_sum", {}, 1.25});
+  MetricFamily s{"sz", "Sizes", MetricType::kSummary, {}};
+  s.samples.push_back({"sz_count", {}, 4});
+  s.samples.push_back({"sz_sum", {}, 0.1});
+  return {c, g, h, s};
+}
+
+TEST_CASE("text 0.0.4 is exact and escaped") {
+  std::string out;
+  AppendFamilies(ExpositionFormat::kText004, Sample(), &out);
+  AppendEof(ExpositionFormat::kText004, &out);
+  CHECK(out ==
+        "# HELP req_total Requests \"q\" back\\\\slash\\nnewline\n"
+        "# TYPE req_total counter\n"
+        "req_total{path=\"a\\\"b\\\\c\\nd\",x=\"\"} 3.0\n"
+        "req_total 1e+17\n"
+        "# HELP temp \n"
+        "# TYPE temp gauge\n"
+        "temp{pid=\"12\"} NaN\n"
+        "temp{pid=\"13\"} -Inf\n"
+        "# HELP lat Latency\n"
+        "# TYPE lat histogram\n"
+        "lat_bucket{le=\"0.5\"} 1.0\n"
+        "lat_bucket{le=\"+Inf\"} 2.0\n"
+        "lat_count 2.0\n"
+        "lat_sum 1.25\n"
+        "# HELP sz Sizes\n"
+        "# TYPE sz summary\n"
+        "sz_count 4.0\n"
+        "sz_sum 0.1\n");
+  CHECK(ContentType(ExpositionFormat::kText004) ==
+        "text/plain; version=0.0.4; charset=utf-8");
+}
+
+TEST_CASE("OpenMetrics names families without _total and ends with # EOF") {
+  std::string out;
+  AppendFamilies(ExpositionFormat::kOpenMetrics100, Sample(), &out);
+  AppendEof(ExpositionFormat::kOpenMetrics100, &out);
+  CHECK(out.starts_with(
+      "# HELP req Requests \\\"q\\\" back\\\\slash\\nnewline\n"
+      "# TYPE req counter\n"
+      "req_total{path=\"a\\\"b\\\\c\\nd\",x=\"\"} 3.0\n"));
+  CHECK(out.ends_with("sz_sum 0.1\n# EOF\n"));
+  CHECK(ContentType(ExpositionFormat::kOpenMetrics100) ==
+        "application/openmetrics-text; version=1.0.0; charset=utf-8");
+}
+
+TEST_CASE("OpenMetrics keeps values its types forbid, as unknown families") {
+  MetricFamily c{"neg", "h", MetricType::kCounter, {}};
+  c.samples.push_back({"neg_total", {}, -1});
+  MetricFamily s{"sz", "Sizes", MetricType::kSummary, {}};
+  s.samples.push_back({"sz_count", {}, 1});
+  s.samples.push_back({"sz_sum", {}, -0.5});
+  std::string out;
+  AppendFamilies(ExpositionFormat::kOpenMetrics100, {c, s}, &out);
+  CHECK(out ==
+        "# HELP neg_total h\n# TYPE neg_total unknown\nneg_total -1.0\n"
+        "# HELP sz_count Sizes\n# TYPE sz_count unknown\nsz_count 1.0\n"
+        "# HELP sz_sum Sizes\n# TYPE sz_sum unknown\nsz_sum -0.5\n");
+}
+
+// Every fixture, rendered both ways, passes promtool (the lint findings are
+// those of Python's own output: names the user chose) and Python's strict
+// OpenMetrics parser.
+TEST_CASE("fixture expositions pass promtool and Python's OpenMetrics parser") {
+  test::TempDir tmp;
+  for (const char* name : {"py016-web", "py016-exotic", "pyhead-web",
+                           "pyhead-exotic", "corrupt"}) {
+    INFO(name);
+    CollectorOptions opt;
+    opt.directory = kFixtures + "/" + name + "/dir";
+    opt.liveness = LivenessMode::kNone;
+    DirectoryCollector c(opt);
+    std::string text, om;
+    REQUIRE(c.Render(ExpositionFormat::kText004, &text, nullptr).ok());
+    REQUIRE(c.Render(ExpositionFormat::kOpenMetrics100, &om, nullptr).ok());
+    AppendEof(ExpositionFormat::kOpenMetrics100, &om);
+    int rc_ours = -1, rc_python = -1;
+    std::string lint_ours =
+        test::RunCommand("/usr/bin/promtool check metrics 2>&1", text, &rc_ours);
+    std::string lint_python = test::RunCommand(
+        "/usr/bin/promtool check metrics 2>&1",
+        test::ReadFile(kFixtures + "/" + name + "/expected.txt"), &rc_python);
+    CHECK(rc_ours == rc_python);
+    CHECK(rc_ours != 1);
+    CHECK(lint_ours == lint_python);
+    test::WriteFile(tmp.File("om"), om);
+    int rc = -1;
+    std::string py = test::RunCommand(
+        std::string(test::kPython) +
+            " -c 'import sys\n"
+            "from prometheus_client.openmetrics.parser import "
+            "text_string_to_metric_families as p\n"
+            "print(len(list(p(open(sys.argv[1]).read()))))' " + tmp.File("om") +
+            " 2>&1",
+        "", &rc);
+    INFO(py);
+    CHECK(rc == 0);
+  }
+  // Our hand-made families too.
+  std::string om;
+  AppendFamilies(ExpositionFormat::kOpenMetrics100, Sample(), &om);
+  AppendEof(ExpositionFormat::kOpenMetrics100, &om);
+  test::WriteFile(tmp.File("om2"), om);
+  int rc = -1;
+  std::string py = test::RunCommand(
+      std::string(test::kPython) +
+          " -c 'import sys\n"
+          "from prometheus_client.openmetrics.parser import "
+          "text_string_to_metric_families as p\n"
+          "list(p(open(sys.argv[1]).read()))' " + tmp.File("om2") + " 2>&1",
+      "", &rc);
+  INFO(py);
+  CHECK(rc == 0);
+}
+
+}  // namespace
+}  // namespace promdir
