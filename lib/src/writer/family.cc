@@ -1,0 +1,192 @@
+// FamilyBase: label checks, series lookup and series creation.
+
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "lib/src/float_format.h"
+#include "lib/src/format.h"
+#include "lib/src/key_codec.h"
+#include "lib/src/writer/file_store.h"
+#include "lib/src/writer/log.h"
+#include "lib/src/writer/registry_core.h"
+#include "promdir/family.h"
+
+namespace promdir::detail {
+
+struct FamilyBase::Impl {
+  RegistryCore* core;
+  // By label values, length-prefixed and concatenated.
+  std::unordered_map<std::string, std::unique_ptr<Series>> series;
+  std::unique_ptr<Series> dummy;
+  std::unique_ptr<double[]> dummy_slots;
+};
+
+namespace {
+
+std::string LookupKey(const std::vector<std::string_view>& values) {
+  std::string key;
+  for (std::string_view v : values) {
+    uint32_t n = static_cast<uint32_t>(v.size());
+    key.append(reinterpret_cast<const char*>(&n), sizeof(n));
+    key.append(v);
+  }
+  return key;
+}
+
+std::string LabelList(const std::vector<std::string>& names) {
+  std::string s = "(";
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i) s += ", ";
+    s += names[i];
+  }
+  return s + ")";
+}
+
+}  // namespace
+
+FamilyBase::FamilyBase(RegistryCore* core, FamilySpec spec)
+    : spec_(std::move(spec)), impl_(std::make_unique<Impl>()) {
+  impl_->core = core;
+}
+
+FamilyBase::~FamilyBase() = default;
+
+Result<const Series*> FamilyBase::FindByValues(
+    std::initializer_list<std::string_view> values) {
+  return FindByValues(std::vector<std::string_view>(values));
+}
+
+Result<const Series*> FamilyBase::FindByLabels(const LabelMap& labels) {
+  std::vector<std::string_view> values;
+  values.reserve(spec_.label_names.size());
+  for (const std::string& name : spec_.label_names) {
+    auto it = labels.find(name);
+    if (it == labels.end()) {
+      return Status::InvalidArgument("family \"" + spec_.name + "\" with labels " +
+                                     LabelList(spec_.label_names) +
+                                     ": label \"" + name + "\" is missing");
+    }
+    values.push_back(it->second);
+  }
+  if (labels.size() != values.size()) {
+    for (const auto& [name, value] : labels) {
+      bool known = false;
+      for (const std::string& n : spec_.label_names) known |= n == name;
+      if (!known) {
+        return Status::InvalidArgument("family \"" + spec_.name + "\" with labels " +
+                                       LabelList(spec_.label_names) +
+                                       " has no label \"" + name + "\"");
+      }
+    }
+  }
+  return FindByValues(values);
+}
+
+Result<const Series*> FamilyBase::FindByValues(
+    const std::vector<std::string_view>& values) {
+  if (values.size() != spec_.label_names.size()) {
+    return Status::InvalidArgument(
+        "family \"" + spec_.name + "\" has labels " + LabelList(spec_.label_names) +
+        " but " + std::to_string(values.size()) + " values were given");
+  }
+  std::string lookup = LookupKey(values);
+  std::lock_guard<std::mutex> lock(writer::WriterMutex());
+  auto it = impl_->series.find(lookup);
+  if (it != impl_->series.end()) return it->second.get();
+
+  // The samples of one series, in the order Python creates them.
+  LabelPairs labels;
+  for (size_t i = 0; i < values.size(); ++i) {
+    labels.emplace_back(spec_.label_names[i], std::string(values[i]));
+  }
+  const std::string& n = spec_.name;
+  std::vector<std::pair<std::string, LabelPairs>> samples;
+  switch (spec_.type) {
+    case FileType::kCounter:
+      samples.emplace_back(n + "_total", labels);
+      break;
+    case FileType::kGauge:
+      samples.emplace_back(n, labels);
+      break;
+    case FileType::kSummary:
+      samples.emplace_back(n + "_count", labels);
+      samples.emplace_back(n + "_sum", labels);
+      break;
+    case FileType::kHistogram:
+      samples.emplace_back(n + "_sum", labels);
+      for (double b : spec_.buckets) {
+        LabelPairs with_le = labels;
+        with_le.emplace_back("le", GoFloat(b));
+        samples.emplace_back(n + "_bucket", std::move(with_le));
+      }
+      break;
+  }
+  std::vector<std::string> keys;
+  for (auto& [sample, pairs] : samples) {
+    Result<std::string> key = EncodeKey(n, sample, std::move(pairs), spec_.help);
+    if (!key.ok()) {
+      return Status::InvalidArgument("family \"" + n + "\": " + key.status().message());
+    }
+    keys.push_back(std::move(key.value()));
+  }
+
+  Result<writer::MetricsFile*> file = impl_->core->FileFor(spec_.type, spec_.mode);
+  if (!file.ok()) {
+    writer::LogLine("cannot create series of \"" + n + "\": " +
+                    file.status().message());
+    return file.status();
+  }
+  writer::MetricsFile* f = file.value();
+  bool stamped = format::BaseMode(spec_.mode) == GaugeMode::kMostRecent;
+  if (stamped && f->layout() != ValueLayout::k16) {
+    return Status::InvalidArgument("gauge \"" + n + "\" (mode " +
+                                   std::string(format::GaugeModeName(spec_.mode)) +
+                                   ") needs timestamps, but " + f->path() +
+                                   " has the 8-byte value layout");
+  }
+  auto series = std::make_unique<Series>();
+  for (const std::string& key : keys) {
+    Result<double*> slot = f->FindOrAppend(key);
+    if (!slot.ok()) {
+      writer::LogLine("cannot create series of \"" + n + "\": " +
+                      slot.status().message());
+      return slot.status();
+    }
+    series->slots.push_back(slot.value());
+  }
+  if (spec_.type == FileType::kHistogram) {
+    series->bounds = spec_.buckets.data();
+    series->num_buckets = spec_.buckets.size();
+  }
+  series->stamped = stamped;
+  const Series* result = series.get();
+  impl_->series.emplace(std::move(lookup), std::move(series));
+  return result;
+}
+
+const Series* FamilyBase::OrDummy(const Result<const Series*>& result) {
+  if (result.ok()) return result.value();
+  if (result.status().IsInvalidArgument()) {
+    throw std::invalid_argument("promdir: " + result.status().message());
+  }
+  std::lock_guard<std::mutex> lock(writer::WriterMutex());
+  if (!impl_->dummy) {
+    size_t n = 2 + spec_.buckets.size();
+    impl_->dummy_slots = std::make_unique<double[]>(2 * n);
+    auto d = std::make_unique<Series>();
+    for (size_t i = 0; i < n; ++i) d->slots.push_back(&impl_->dummy_slots[2 * i]);
+    d->bounds = spec_.buckets.data();
+    d->num_buckets = spec_.buckets.size();
+    d->stamped = format::BaseMode(spec_.mode) == GaugeMode::kMostRecent;
+    impl_->dummy = std::move(d);
+  }
+  return impl_->dummy.get();
+}
+
+void FamilyBase::CreateUnlabelledSeries() {
+  FindByValues(std::vector<std::string_view>{});
+}
+
+}  // namespace promdir::detail

@@ -1,0 +1,62 @@
+// FileStore: the process-wide set of open MetricsFiles, and fork handling.
+//
+// Every Registry of the process shares one MetricsFile per path, so two
+// registries that create the same series share its slot. Files are
+// reference-counted by the registries that use them; the last release
+// detaches the file (unlocks and closes it).
+//
+// fork(): pthread_atfork handlers take the writer mutex before the fork and,
+// in the child, replace every attached file by a child-owned copy with
+// values 0 mapped at the same address (MetricsFile::ReplaceInChild), so
+// handles inherited by the child write the child's own files.
+//
+// Threads: every method requires WriterMutex() to be held. The mutex guards
+// all series creation of the process (the slow path), never the hot path.
+
+#ifndef PROMDIR_LIB_SRC_WRITER_FILE_STORE_H_
+#define PROMDIR_LIB_SRC_WRITER_FILE_STORE_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "lib/src/env.h"
+#include "lib/src/writer/metrics_file.h"
+
+namespace promdir::writer {
+
+// The writer mutex: guards series creation and every FileStore call.
+std::mutex& WriterMutex();
+
+class FileStore {
+ public:
+  static FileStore& Get();
+
+  // Returns the file `<dir>/<prefix>_<id>.db` of this process, opening it on
+  // first use. If a live writer holds it, or it exists but is not a metrics
+  // file, uses `<id>-<pid>` (then `<id>-<pid>-<n>`) instead and logs one
+  // line naming both files. Each successful call takes a reference.
+  Result<MetricsFile*> Acquire(Env* env, const std::string& dir,
+                               const std::string& prefix, const std::string& id,
+                               ValueLayout layout);
+
+  // Drops a reference taken by Acquire; the last one detaches the file.
+  void Release(MetricsFile* file);
+
+ private:
+  FileStore() = default;
+  void AfterForkInChild();
+  static void InstallForkHandlers();
+
+  struct Entry {
+    std::unique_ptr<MetricsFile> file;
+    int refs = 0;
+  };
+  // Keyed by "<dir>\0<prefix>\0<requested id>".
+  std::map<std::string, Entry> files_;
+};
+
+}  // namespace promdir::writer
+
+#endif  // PROMDIR_LIB_SRC_WRITER_FILE_STORE_H_

@@ -1,0 +1,315 @@
+#include "lib/src/writer/metrics_file.h"
+
+#include <fcntl.h>
+
+#include <atomic>
+#include <cstring>
+#include <string_view>
+
+#include "lib/src/format.h"
+#include "lib/src/key_codec.h"
+
+namespace promdir::writer {
+
+namespace {
+
+constexpr char kMagic[4] = {'p', 'd', 'i', 'r'};
+
+ValueLayout OtherLayout(ValueLayout l) {
+  return l == ValueLayout::k8 ? ValueLayout::k16 : ValueLayout::k8;
+}
+
+// The same code as `s`, with `context` in front of its message.
+Status Annotate(const Status& s, const std::string& context) {
+  std::string msg = context + ": " + s.message();
+  switch (s.code()) {
+    case Status::Code::kOk:
+      return s;
+    case Status::Code::kNotFound:
+      return Status::NotFound(msg);
+    case Status::Code::kCorruption:
+      return Status::Corruption(msg);
+    case Status::Code::kInvalidArgument:
+      return Status::InvalidArgument(msg);
+    case Status::Code::kNoSpace:
+      return Status::NoSpace(msg);
+    case Status::Code::kBusy:
+      return Status::Busy(msg);
+    case Status::Code::kIOError:
+      break;
+  }
+  return Status::IOError(msg);
+}
+
+std::string FilePath(const std::string& dir, const std::string& prefix,
+                     const std::string& id) {
+  return dir + "/" + format::MakeFileName(prefix, id);
+}
+
+}  // namespace
+
+Status WalkEntries(std::string_view data, ValueLayout layout,
+                   std::vector<std::string>* keys,
+                   std::vector<uint32_t>* value_offsets) {
+  keys->clear();
+  value_offsets->clear();
+  size_t used = data.size();
+  size_t pos = format::kHeaderSize;
+  while (pos < used) {
+    if (used - pos < 4) {
+      return Status::Corruption("entry header at offset " + std::to_string(pos) +
+                                " runs past used");
+    }
+    int32_t key_len;
+    std::memcpy(&key_len, data.data() + pos, 4);
+    if (key_len <= 0 || key_len > format::kMaxKeyLength) {
+      return Status::Corruption("bad key length " + std::to_string(key_len) +
+                                " at offset " + std::to_string(pos));
+    }
+    size_t size = format::EntrySize(static_cast<size_t>(key_len), layout);
+    if (size > used - pos) {
+      return Status::Corruption("entry at offset " + std::to_string(pos) +
+                                " runs past used");
+    }
+    std::string_view key = data.substr(pos + 4, static_cast<size_t>(key_len));
+    DecodedKey decoded;
+    Status s = DecodeKey(key, &decoded);
+    if (!s.ok()) {
+      return Status::Corruption("key at offset " + std::to_string(pos) + ": " +
+                                s.message());
+    }
+    keys->emplace_back(key);
+    value_offsets->push_back(
+        static_cast<uint32_t>(pos + format::ValueOffset(static_cast<size_t>(key_len))));
+    pos += size;
+  }
+  return Status::OK();
+}
+
+Status MetricsFile::Open(Env* env, const std::string& dir,
+                         const std::string& prefix, const std::string& id,
+                         ValueLayout layout, std::unique_ptr<MetricsFile>* out) {
+  std::unique_ptr<MetricsFile> f(new MetricsFile());
+  f->env_ = env;
+  f->dir_ = dir;
+  f->prefix_ = prefix;
+  f->id_ = id;
+  f->path_ = FilePath(dir, prefix, id);
+  f->layout_ = layout;
+  const std::string& path = f->path_;
+
+  int fd;
+  Status s = env->Open(path, O_RDWR | O_CREAT, 0666, &fd);
+  if (!s.ok()) return s;
+  auto fail = [&](const Status& st) {
+    env->Close(fd);
+    return st;
+  };
+  s = env->TryLock(fd);
+  if (s.IsBusy()) return fail(Status::Busy(path + " is locked by a live writer"));
+  if (!s.ok()) return fail(Annotate(s, "lock " + path));
+  FileInfo info;
+  s = env->Stat(fd, &info);
+  if (!s.ok()) return fail(Annotate(s, "stat " + path));
+  f->fd_ = fd;
+  if (info.size == 0) {
+    // A new file. On failure remove it again: an empty file would fail
+    // Python's collector.
+    auto fail_new = [&](const Status& st) {
+      env->Unlink(path);
+      f->fd_ = -1;
+      return fail(st);
+    };
+    s = env->Allocate(fd, format::kInitialFileSize);
+    if (!s.ok()) return fail_new(Annotate(s, "allocate " + path));
+    char header[format::kHeaderSize];
+    int32_t used = format::kHeaderSize;
+    std::memcpy(header, &used, 4);
+    std::memcpy(header + 4, kMagic, 4);
+    s = env->WriteAt(fd, 0, header, sizeof(header));
+    if (!s.ok()) return fail_new(Annotate(s, "write " + path));
+    f->capacity_ = format::kInitialFileSize;
+    f->used_ = format::kHeaderSize;
+  } else {
+    s = f->LoadExisting(info.size, layout);
+    if (!s.ok()) {
+      f->fd_ = -1;
+      return fail(s);
+    }
+  }
+  void* addr = nullptr;
+  s = env->Map(fd, kMapReserve, nullptr, &addr);
+  if (!s.ok()) {
+    f->fd_ = -1;
+    if (info.size == 0) env->Unlink(path);
+    return fail(Annotate(s, "map " + path));
+  }
+  f->base_ = static_cast<char*>(addr);
+  *out = std::move(f);
+  return Status::OK();
+}
+
+Status MetricsFile::LoadExisting(uint64_t size, ValueLayout preferred) {
+  if (size < format::kHeaderSize) {
+    return Status::Corruption(path_ + ": file of " + std::to_string(size) +
+                              " bytes is shorter than its header");
+  }
+  if (size > kMapReserve) {
+    return Status::Corruption(path_ + ": file of " + std::to_string(size) +
+                              " bytes is larger than a writer maps");
+  }
+  char header[format::kHeaderSize];
+  size_t got = 0;
+  Status s = env_->ReadAt(fd_, 0, header, sizeof(header), &got);
+  if (!s.ok()) return Annotate(s, "read " + path_);
+  int32_t used;
+  std::memcpy(&used, header, 4);
+  if (used == 0) used = format::kHeaderSize;  // created, never initialised
+  if (used < static_cast<int32_t>(format::kHeaderSize) ||
+      static_cast<uint64_t>(used) > size) {
+    return Status::Corruption(path_ + ": used (" + std::to_string(used) +
+                              ") is outside the file (" + std::to_string(size) +
+                              " bytes)");
+  }
+  std::string data(static_cast<size_t>(used), '\0');
+  s = env_->ReadAt(fd_, 0, data.data(), data.size(), &got);
+  if (!s.ok()) return Annotate(s, "read " + path_);
+  if (got != data.size()) {
+    return Status::Corruption(path_ + ": shorter than used while reading");
+  }
+  std::vector<std::string> keys;
+  std::vector<uint32_t> offsets;
+  ValueLayout layout = preferred;
+  s = WalkEntries(data, layout, &keys, &offsets);
+  if (!s.ok()) {
+    Status first = s;
+    layout = OtherLayout(preferred);
+    s = WalkEntries(data, layout, &keys, &offsets);
+    if (!s.ok()) {
+      return Status::Corruption(path_ + ": not a metrics file in either layout (" +
+                                first.message() + ")");
+    }
+  }
+  // Reserve the sparse tail, so appends into it cannot SIGBUS.
+  s = env_->Allocate(fd_, size);
+  if (!s.ok()) return Annotate(s, "allocate " + path_);
+  // Mark the file as a promdir writer's (and a valid `used`).
+  int32_t used_out = used;
+  std::memcpy(header, &used_out, 4);
+  std::memcpy(header + 4, kMagic, 4);
+  s = env_->WriteAt(fd_, 0, header, sizeof(header));
+  if (!s.ok()) return Annotate(s, "write " + path_);
+  layout_ = layout;
+  capacity_ = size;
+  used_ = static_cast<uint32_t>(used);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    index_.emplace(std::move(keys[i]), offsets[i]);
+  }
+  value_offsets_ = std::move(offsets);
+  return Status::OK();
+}
+
+MetricsFile::~MetricsFile() = default;
+
+Result<double*> MetricsFile::FindOrAppend(const std::string& key) {
+  auto it = index_.find(key);
+  if (it != index_.end()) return reinterpret_cast<double*>(base_ + it->second);
+  if (fd_ < 0) {
+    return Status::IOError(path_ + " is no longer written by this process");
+  }
+  size_t entry = format::EntrySize(key.size(), layout_);
+  uint64_t need = uint64_t{used_} + entry;
+  if (key.size() > static_cast<size_t>(format::kMaxKeyLength) ||
+      need > kMapReserve) {
+    return Status::NoSpace(path_ + ": entry of " + std::to_string(entry) +
+                           " bytes does not fit in a writer's file");
+  }
+  if (need > capacity_) {
+    uint64_t cap = capacity_;
+    while (cap < need) cap *= 2;
+    if (cap > kMapReserve) cap = kMapReserve;
+    Status s = env_->Allocate(fd_, cap);
+    if (!s.ok()) {
+      return Annotate(s, "grow " + path_ + " to " + std::to_string(cap) + " bytes");
+    }
+    capacity_ = cap;
+  }
+  char* p = base_ + used_;
+  int32_t key_len = static_cast<int32_t>(key.size());
+  std::memcpy(p, &key_len, 4);
+  std::memcpy(p + 4, key.data(), key.size());
+  size_t pad = format::PadLength(key.size());
+  std::memset(p + 4 + key.size(), ' ', pad);
+  size_t value_off = format::ValueOffset(key.size());
+  std::memset(p + value_off, 0, format::ValueSize(layout_));
+  std::atomic_ref<int32_t>(*reinterpret_cast<int32_t*>(base_))
+      .store(static_cast<int32_t>(need), std::memory_order_release);
+  uint32_t abs = used_ + static_cast<uint32_t>(value_off);
+  used_ = static_cast<uint32_t>(need);
+  index_.emplace(key, abs);
+  value_offsets_.push_back(abs);
+  return reinterpret_cast<double*>(base_ + abs);
+}
+
+Status MetricsFile::ReplaceInChild(const std::string& id) {
+  int old_fd = fd_;
+  if (old_fd < 0) return Status::OK();  // already detached
+  Status s;
+  int fd = -1;
+  std::string new_id, new_path;
+  for (int n = 0; n < 100 && fd < 0; ++n) {
+    new_id = n == 0 ? id : id + "-" + std::to_string(n);
+    new_path = FilePath(dir_, prefix_, new_id);
+    FileInfo info;
+    if (env_->LinkStat(new_path, &info).ok()) continue;  // taken
+    s = env_->Open(new_path, O_RDWR | O_CREAT | O_EXCL, 0666, &fd);
+    if (!s.ok()) fd = -1;
+    if (!s.ok() && !s.IsBusy()) {
+      FileInfo again;
+      if (!env_->LinkStat(new_path, &again).ok()) break;  // a real error
+    }
+  }
+  if (fd >= 0) {
+    s = env_->TryLock(fd);
+    if (s.ok()) s = env_->Allocate(fd, capacity_);
+    if (s.ok()) {
+      std::string data(base_, used_);
+      std::memcpy(data.data() + 4, kMagic, 4);
+      for (uint32_t off : value_offsets_) {
+        std::memset(data.data() + off, 0, format::ValueSize(layout_));
+      }
+      s = env_->WriteAt(fd, 0, data.data(), data.size());
+    }
+    if (s.ok()) {
+      void* addr = nullptr;
+      s = env_->Map(fd, kMapReserve, base_, &addr);
+    }
+    if (!s.ok()) {
+      env_->Close(fd);
+      env_->Unlink(new_path);
+      fd = -1;
+    }
+  } else if (s.ok()) {
+    s = Status::IOError("no free file name for " + new_path);
+  }
+  if (fd < 0) {
+    Status why = Annotate(s, "create " + new_path);
+    Detach();
+    return why;
+  }
+  env_->Close(old_fd);  // the parent's description keeps the parent's lock
+  fd_ = fd;
+  id_ = new_id;
+  path_ = new_path;
+  return Status::OK();
+}
+
+void MetricsFile::Detach() {
+  if (fd_ < 0) return;
+  void* addr = nullptr;
+  env_->MapAnonymous(kMapReserve, base_, &addr);
+  env_->Close(fd_);
+  fd_ = -1;
+}
+
+}  // namespace promdir::writer

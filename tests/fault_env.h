@@ -1,0 +1,64 @@
+// Fault injection on top of the real Env, for tests of any area.
+//
+//   promdir::test::FaultEnv env;            // forwards to Env::Default()
+//   env.fail_allocate_after = 0;            // every Allocate: ENOSPC
+//   options.env = &env;
+//
+// Counters are atomic, so a FaultEnv may be shared by threads. After fork()
+// the child has its own copy of the counters.
+
+#ifndef PROMDIR_TESTS_FAULT_ENV_H_
+#define PROMDIR_TESTS_FAULT_ENV_H_
+
+#include <atomic>
+#include <cerrno>
+#include <string>
+
+#include "lib/src/env.h"
+
+namespace promdir::test {
+
+class FaultEnv : public EnvWrapper {
+ public:
+  FaultEnv() : EnvWrapper(Env::Default()) {}
+
+  // Allocate fails with ENOSPC once this many calls have succeeded
+  // (-1: never). Allocate calls so far are counted in allocate_calls.
+  std::atomic<int> fail_allocate_after{-1};
+  std::atomic<int> allocate_calls{0};
+  // Allocate fails with ENOSPC for any size above this (0: no limit), like
+  // a disk with that much free space per file.
+  std::atomic<uint64_t> max_file_size{0};
+  // Map fails with ENOMEM when set.
+  std::atomic<bool> fail_map{false};
+  // TryLock reports Busy when set (as if a live process held every file).
+  std::atomic<bool> lock_busy{false};
+  // GetPid returns this instead when non-zero.
+  std::atomic<int> fake_pid{0};
+
+  Status Allocate(int fd, uint64_t size) override {
+    int n = allocate_calls.fetch_add(1);
+    int limit = fail_allocate_after.load();
+    uint64_t max = max_file_size.load();
+    if ((limit >= 0 && n >= limit) || (max != 0 && size > max)) {
+      return Status::FromErrno("allocate fd " + std::to_string(fd), ENOSPC);
+    }
+    return EnvWrapper::Allocate(fd, size);
+  }
+  Status Map(int fd, size_t length, void* at, void** addr) override {
+    if (fail_map.load()) return Status::FromErrno("mmap", ENOMEM);
+    return EnvWrapper::Map(fd, length, at, addr);
+  }
+  Status TryLock(int fd) override {
+    if (lock_busy.load()) return Status::Busy("lock: held by another process");
+    return EnvWrapper::TryLock(fd);
+  }
+  int GetPid() override {
+    int p = fake_pid.load();
+    return p != 0 ? p : EnvWrapper::GetPid();
+  }
+};
+
+}  // namespace promdir::test
+
+#endif  // PROMDIR_TESTS_FAULT_ENV_H_

@@ -1,0 +1,7 @@
+# The worker-side library's tests: API and file bytes, real processes (fork,
+# SIGKILL, worker ids, ENOSPC), and interop with Debian's prometheus_client.
+promdir_test(writer_test
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/writer_api_test.cc
+          ${CMAKE_CURRENT_SOURCE_DIR}/writer_process_test.cc
+          ${CMAKE_CURRENT_SOURCE_DIR}/writer_python_test.cc
+  LIBS promdir_writer promdir_reader)

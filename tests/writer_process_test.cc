@@ -1,0 +1,291 @@
+// The writer with real processes: fork, SIGKILL, worker ids, liveness locks
+// and a full disk.
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "lib/src/env.h"
+#include "promdir/promdir.h"
+#include "tests/fault_env.h"
+#include "tests/test_util.h"
+#include "tests/writer_util.h"
+
+namespace promdir {
+namespace {
+
+using test::FileValues;
+using test::Key;
+using test::TempDir;
+
+Options Opts(const TempDir& dir, std::string worker_id = "") {
+  return test::WriterOptions(dir.path(), std::move(worker_id));
+}
+
+bool Exists(const std::string& path) { return std::filesystem::exists(path); }
+
+bool IsLocked(const std::string& path) {
+  int fd;
+  if (!Env::Default()->Open(path, O_RDONLY, 0, &fd).ok()) return false;
+  bool locked = false;
+  Env::Default()->IsLocked(fd, &locked);
+  Env::Default()->Close(fd);
+  return locked;
+}
+
+TEST_CASE("fork: children write their own files; totals are exact; the parent is untouched") {
+  TempDir dir;
+  Registry registry(Opts(dir));
+  auto& f = BuildCounter().Name("jobs").Labels({"q"}).Register(registry);
+  auto& hf = BuildHistogram().Name("dur").Register(registry);
+  Counter c = f.WithLabelValues("a");
+  Histogram h = hf.Add({});
+  c.Inc(5);
+  h.Observe(0.2);
+  std::string parent_file = dir.File("counter_" + std::to_string(::getpid()) + ".db");
+
+  constexpr int kChildren = 4, kIncs = 20000;
+  std::vector<pid_t> pids;
+  for (int i = 0; i < kChildren; ++i) {
+    pids.push_back(test::StartChild([&] {
+      if (c.Value() != 0) return 2;  // the inherited handle sees the child's file
+      for (int k = 0; k < kIncs; ++k) {
+        c.Inc();
+        h.Observe(1.5);
+      }
+      f.WithLabelValues("child-only").Inc();  // a series created after fork
+      return 0;
+    }));
+  }
+  for (pid_t p : pids) CHECK(test::WaitChild(p) == 0);
+
+  std::string key_a = Key("jobs", "jobs_total", {{"q", "a"}}, "");
+  std::string key_child = Key("jobs", "jobs_total", {{"q", "child-only"}}, "");
+  auto parent = FileValues(parent_file);
+  CHECK(parent.size() == 1);
+  CHECK(parent[key_a] == 5);
+  CHECK(c.Value() == 5);
+  for (pid_t p : pids) {
+    std::string child_file = dir.File("counter_" + std::to_string(p) + ".db");
+    REQUIRE(Exists(child_file));
+    Status st;
+    auto v = FileValues(child_file, &st);
+    REQUIRE(st.ok());
+    CHECK(v[key_a] == kIncs);
+    CHECK(v[key_child] == 1);
+    auto hv = FileValues(dir.File("histogram_" + std::to_string(p) + ".db"));
+    CHECK(hv[Key("dur", "dur_bucket", {{"le", "2.5"}}, "")] == kIncs);
+    CHECK(hv[Key("dur", "dur_bucket", {{"le", "0.25"}}, "")] == 0);  // parent's not copied
+  }
+  CHECK(test::SumOver(dir.path(), "counter", key_a) == 5 + kChildren * kIncs);
+  CHECK(IsLocked(parent_file));
+}
+
+TEST_CASE("fork: a worker-id process's child writes under its own pid") {
+  TempDir dir;
+  int rc = test::RunInChild([&] {
+    Registry registry(Opts(dir, "w9"));
+    Counter c = BuildCounter().Name("n").Register(registry).Add({});
+    c.Inc();
+    pid_t grandchild = test::StartChild([&] {
+      c.Inc(10);
+      Registry own(Opts(dir, "w10"));  // a registry of its own uses its options
+      BuildCounter().Name("n").Register(own).Add({}).Inc(100);
+      return 0;
+    });
+    if (test::WaitChild(grandchild) != 0) return 3;
+    return c.Value() == 1 ? 0 : 4;
+  });
+  REQUIRE(rc == 0);
+  std::string key = Key("n", "n_total", {}, "");
+  CHECK(FileValues(dir.File("counter_w9.db"))[key] == 1);
+  CHECK(FileValues(dir.File("counter_w10.db"))[key] == 100);
+  CHECK(test::SumOver(dir.path(), "counter", key) == 111);
+  CHECK(test::DbFiles(dir.path()).size() == 3);
+}
+
+TEST_CASE("SIGKILL mid-run leaves a file the reader accepts, unlocked") {
+  TempDir dir;
+  int pipefd[2];
+  REQUIRE(::pipe(pipefd) == 0);
+  pid_t pid = test::StartChild([&] {
+    Registry registry(Opts(dir));
+    auto& f = BuildCounter().Name("spin").Labels({"i"}).Register(registry);
+    for (long i = 0;; ++i) {
+      f.WithLabelValues(std::to_string(i % 20000)).Inc();
+      if (i == 30000) {
+        ssize_t w = ::write(pipefd[1], "x", 1);
+        (void)w;
+      }
+    }
+    return 0;
+  });
+  char buf;
+  REQUIRE(::read(pipefd[0], &buf, 1) == 1);
+  ::kill(pid, SIGKILL);
+  CHECK(test::WaitChild(pid) == 128 + SIGKILL);
+  ::close(pipefd[0]);
+  ::close(pipefd[1]);
+  std::string path = dir.File("counter_" + std::to_string(pid) + ".db");
+  Status st;
+  auto v = FileValues(path, &st);
+  CHECK_MESSAGE(st.ok(), st.ToString());
+  CHECK(v.size() == 20000);
+  CHECK(!IsLocked(path));
+}
+
+TEST_CASE("worker id: a restarted worker continues from the stored values") {
+  TempDir dir;
+  for (int run = 0; run < 3; ++run) {
+    CHECK(test::RunInChild([&] {
+            Registry registry(Opts(dir, "7"));
+            BuildCounter().Name("restarts").Labels({"k"}).Register(registry)
+                .WithLabelValues("v").Inc(5);
+            Gauge g = BuildGauge().Name("level").Register(registry).Add({});
+            g.Inc(2);
+            Histogram h = BuildHistogram().Name("lat").Register(registry).Add({});
+            h.Observe(0.01);
+            return h.BucketCount(1) == run + 1 ? 0 : 5;
+          }) == 0);
+  }
+  CHECK(test::DbFiles(dir.path()) ==
+        std::vector<std::string>{"counter_7.db", "gauge_all_7.db", "histogram_7.db"});
+  CHECK(FileValues(dir.File("counter_7.db"))[Key("restarts", "restarts_total",
+                                                 {{"k", "v"}}, "")] == 15);
+  CHECK(FileValues(dir.File("gauge_all_7.db"))[Key("level", "level", {}, "")] == 6);
+}
+
+TEST_CASE("worker id: a second live process with the same id gets a distinct file") {
+  TempDir dir;
+  int hold[2], ready[2];
+  REQUIRE(::pipe(hold) == 0);
+  REQUIRE(::pipe(ready) == 0);
+  pid_t first = test::StartChild([&] {
+    ::close(hold[1]);
+    Registry registry(Opts(dir, "same"));
+    BuildCounter().Name("c").Register(registry).Add({}).Inc(1);
+    ssize_t w = ::write(ready[1], "r", 1);
+    (void)w;
+    char b;
+    ssize_t r = ::read(hold[0], &b, 1);  // until the parent closes the pipe
+    (void)r;
+    return 0;
+  });
+  ::close(hold[0]);
+  char b;
+  REQUIRE(::read(ready[0], &b, 1) == 1);
+  CHECK(IsLocked(dir.File("counter_same.db")));
+  std::string log = dir.File("stderr.txt");
+  pid_t second = test::StartChild([&] {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 2);
+    Registry registry(Opts(dir, "same"));
+    BuildCounter().Name("c").Register(registry).Add({}).Inc(10);
+    return 0;
+  });
+  CHECK(test::WaitChild(second) == 0);
+  ::close(hold[1]);
+  CHECK(test::WaitChild(first) == 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  std::string key = Key("c", "c_total", {}, "");
+  std::string other = "counter_same-" + std::to_string(second) + ".db";
+  CHECK(FileValues(dir.File("counter_same.db"))[key] == 1);
+  CHECK(FileValues(dir.File(other))[key] == 10);
+  std::string text = test::ReadFile(log);
+  CHECK(text.find("counter_same.db") != std::string::npos);
+  CHECK(text.find(other) != std::string::npos);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 1);
+  CHECK(!IsLocked(dir.File("counter_same.db")));
+}
+
+TEST_CASE("ENOSPC: series creation fails visibly, the process keeps running") {
+  TempDir dir;
+  test::FaultEnv env;
+  env.fail_allocate_after = 0;
+  Options o = Opts(dir);
+  o.env = &env;
+  Registry registry(o);
+  auto& f = BuildCounter().Name("full").Labels({"k"}).Register(registry);
+  Result<Counter> r = f.TryWithLabelValues("a");
+  REQUIRE(!r.ok());
+  CHECK(r.status().IsNoSpace());
+  CHECK(r.status().message().find(dir.path() + "/counter_") != std::string::npos);
+  Counter dummy = f.WithLabelValues("a");  // bound to private memory
+  dummy.Inc();
+  CHECK(dummy.Value() == 1);
+
+  // The disk fills while the file grows: the entry that needs the second
+  // 64 KiB fails, the others stay readable, no SIGBUS.
+  env.fail_allocate_after = -1;
+  env.max_file_size = 65536;
+  int created = 0;
+  Status last;
+  for (int i = 0; i < 5000; ++i) {
+    Result<Counter> c = f.TryWithLabelValues(std::to_string(i));
+    if (!c.ok()) {
+      last = c.status();
+      break;
+    }
+    c->Inc(i);
+    ++created;
+  }
+  CHECK(last.IsNoSpace());
+  CHECK(created > 500);
+  CHECK(created < 5000);
+  Status st;
+  auto v = FileValues(dir.File("counter_" + std::to_string(::getpid()) + ".db"), &st);
+  REQUIRE(st.ok());
+  CHECK(static_cast<int>(v.size()) == created);
+  // Space comes back: creation works again.
+  env.max_file_size = 0;
+  CHECK(f.TryWithLabelValues("later").ok());
+}
+
+TEST_CASE("a failed map is an error at series creation") {
+  TempDir dir;
+  test::FaultEnv env;
+  env.fail_map = true;
+  Options o = Opts(dir);
+  o.env = &env;
+  Registry registry(o);
+  auto& f = BuildGauge().Name("g").Labels({"k"}).Register(registry);
+  CHECK(!f.TryWithLabelValues("a").ok());
+  env.fail_map = false;
+  CHECK(f.TryWithLabelValues("a").ok());
+}
+
+TEST_CASE("both layouts: an existing file keeps its layout") {
+  TempDir dir;
+  for (ValueLayout first : {ValueLayout::k8, ValueLayout::k16}) {
+    std::string id = first == ValueLayout::k8 ? "eight" : "sixteen";
+    for (ValueLayout now : {first, first == ValueLayout::k8 ? ValueLayout::k16
+                                                             : ValueLayout::k8}) {
+      CHECK(test::RunInChild([&] {
+              Options o = Opts(dir, id);
+              o.layout = now;
+              Registry registry(o);
+              auto& f = BuildCounter().Name("l").Labels({"k"}).Register(registry);
+              f.WithLabelValues("a").Inc();
+              f.WithLabelValues(now == first ? "b" : "c").Inc();
+              return 0;
+            }) == 0);
+    }
+    Status st;
+    ValueLayout layout;
+    auto v = FileValues(dir.File("counter_" + id + ".db"), &st, &layout);
+    REQUIRE(st.ok());
+    CHECK(layout == first);
+    CHECK(v[Key("l", "l_total", {{"k", "a"}}, "")] == 2);
+    CHECK(v.size() == 3);
+  }
+}
+
+}  // namespace
+}  // namespace promdir
