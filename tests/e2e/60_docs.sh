@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The README tells the truth:
+#   - it opens with the two commands, and both scripts exist;
+#   - the C++ example is tests/examples/quickstart.cc verbatim (which ctest
+#     compiles and runs as example_quickstart);
+#   - the pasted `--help` texts are the binaries' current ones;
+#   - every scripts/ and docs/ path it names exists.
+source "$(dirname "$0")/lib.bash"
+
+PROMDIR=$(require_bin promdir)
+COLLECTOR=$(require_bin promdir-collector)
+README="$REPO_DIR/README.md"
+
+head -n 8 "$README" | grep -q '^sudo bash scripts/run.sh' || fail "README does not open with the run command"
+head -n 8 "$README" | grep -q '^sudo bash scripts/test.sh' || fail "README does not open with the test command"
+
+"$PY" - "$README" "$REPO_DIR/tests/examples/quickstart.cc" <<'EOF2' || fail "README's C++ example differs from tests/examples/quickstart.cc"
+import sys
+readme, example = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+sys.exit(0 if "```cpp\n" + example + "```" in readme else 1)
+EOF2
+
+HELPCHECK='import sys; sys.exit(0 if sys.stdin.read().rstrip("\n") in open(sys.argv[1]).read() else 1)'
+check_help() {
+  local label=$1; shift
+  "$@" | sed "s|$BIN_DIR/||" | "$PY" -c "$HELPCHECK" "$README" ||
+    fail "README's pasted '$label' is stale: run scripts/update-readme.sh"
+}
+check_help "promdir --help" "$PROMDIR" --help
+for c in ls dump check collect prune mark-dead compact wipe; do
+  check_help "promdir $c --help" "$PROMDIR" "$c" --help
+done
+check_help "promdir-collector --help" "$COLLECTOR" --help
+
+missing=
+for p in $(grep -oE '(scripts|docs|tests)/[A-Za-z0-9_./-]+' "$README" | sed 's/[.)]*$//' | sort -u); do
+  [[ $p == *'*'* ]] && continue
+  [[ -e $REPO_DIR/$p ]] || missing+=" $p"
+done
+[[ -z $missing ]] || fail "README names paths that do not exist:$missing"
+log "PASS"
