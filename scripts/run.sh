@@ -58,12 +58,10 @@ else
   CREATED_DIR=$DIR
   COLLECTOR_ARGS+=(--compact-interval 10s)
   echo "run: demo directory $DIR; starting C++ prefork workers (promdir-loadgen)"
-  # Rounds of 4 forked workers; each round's workers exit and the next
-  # round's replace them, as a prefork server's workers do.
-  setsid bash -c '
-    while :; do
-      "$0" --dir "$1" --workers 4 --iterations 2000 --sleep-ms 1 >/dev/null || exit 1
-    done' "$BIN/promdir-loadgen" "$DIR" </dev/null &
+  # 4 forked workers that each exit after 500 iterations and are replaced
+  # (--respawn), as a prefork server's workers are.
+  setsid "$BIN/promdir-loadgen" --dir "$DIR" --workers 4 --iterations 500 \
+    --sleep-ms 2 --duration 31536000 --respawn >/dev/null </dev/null &
   PGIDS+=($!)
 fi
 

@@ -4,12 +4,13 @@
 # value layouts and with pid and worker-id identities; Prometheus must then
 # report exactly the deterministic totals, no counter may go backwards, and
 # the directory ends with the archives only.
-# Tunables: E2E_ROUNDS (default 6), E2E_WORKERS (4), E2E_ITERATIONS (2000).
+# Tunables: E2E_ROUNDS (default 8), E2E_WORKERS (4), E2E_ITERATIONS (800);
+# each iteration sleeps 1 ms, so rounds overlap scrapes and compactions.
 source "$(dirname "$0")/lib.bash"
 
-ROUNDS=${E2E_ROUNDS:-6}
+ROUNDS=${E2E_ROUNDS:-8}
 WORKERS=${E2E_WORKERS:-4}
-ITERATIONS=${E2E_ITERATIONS:-2000}
+ITERATIONS=${E2E_ITERATIONS:-800}
 PROMDIR=$(require_bin promdir)
 LOADGEN=$(require_bin promdir-loadgen)
 require_bin promdir-collector >/dev/null
@@ -27,7 +28,7 @@ for ((r = 0; r < ROUNDS; r++)); do
   ((r % 3 == 2)) && extra+=(--worker-ids)
   log "round $r: $WORKERS workers x $ITERATIONS iterations, layout $layout ${extra[*]}"
   "$LOADGEN" --dir "$MPDIR" --workers "$WORKERS" --iterations "$ITERATIONS" \
-    --layout "$layout" "${extra[@]}" || fail "promdir-loadgen round $r failed"
+    --layout "$layout" --sleep-ms 1 "${extra[@]}" || fail "promdir-loadgen round $r failed"
   log "files now: $(count_db "$MPDIR")"
 done
 
