@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "promdir/liveness.h"
 #include "promdir/merge.h"
 #include "promdir/status.h"
 
@@ -58,6 +59,31 @@ Status Wipe(const MaintenanceOptions& options, bool force,
 // reads, keeping every total; removes dead writers' live*, all and liveall
 // gauge files. Busy if another compactor runs.
 Status Compact(const MaintenanceOptions& options, MaintenanceResult* result);
+
+// One *.db entry of a directory, as `promdir ls` and `promdir check` show it.
+struct FileReport {
+  std::string name;  // base name
+  std::string path;
+  std::string type;  // "counter", "gauge", ... ("" if the name is not one)
+  std::string mode;  // gauge mode, "" for other types
+  std::string id;    // writer id from the name
+  bool bad = false;  // unreadable: see reason and message
+  std::string reason;   // BadFileReason code, "unknown_type", ...
+  std::string message;  // names the file and the problem
+  std::string layout;   // "8", "16", or "" when bad
+  uint64_t entries = 0;
+  uint64_t used = 0;
+  uint64_t size = 0;
+  bool archive = false;  // written by compaction
+  WriterState state = WriterState::kUnknown;
+  std::string how;  // how the state was decided
+};
+
+// Reports every *.db entry of the directory in name order, reading each
+// file and probing its writer under options.liveness. Changes nothing.
+// Fails only if the directory cannot be listed.
+Status InspectDirectory(const MaintenanceOptions& options,
+                        std::vector<FileReport>* reports);
 
 }  // namespace promdir
 

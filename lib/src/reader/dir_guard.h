@@ -14,8 +14,10 @@
 #ifndef PROMDIR_LIB_SRC_READER_DIR_GUARD_H_
 #define PROMDIR_LIB_SRC_READER_DIR_GUARD_H_
 
+#include <cstdint>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "promdir/status.h"
@@ -41,6 +43,46 @@ class ReadGuard {
   Env* env_;
   int fd_ = -1;
 };
+
+// The compaction journal `.promdir-compact.journal` (not *.db). The
+// compactor writes it (to a temporary name, fsynced, then renamed in) after
+// every new archive is on disk under a temporary name and before it commits;
+// it deletes it once the commit is complete. Each archive of the journal is
+// committed iff its final name holds the new archive's (device, inode): the
+// rename that commits it is atomic. The sources of a committed archive are
+// already counted in it, so readers skip any of them still present; the
+// sources of an archive not committed are still the truth, and its
+// temporary file is not *.db, so readers never see it.
+inline constexpr char kJournalName[] = ".promdir-compact.journal";
+
+struct JournalFile {
+  std::string name;  // base name in the directory
+  uint64_t device = 0;
+  uint64_t inode = 0;
+};
+
+struct JournalArchive {
+  JournalFile archive;     // final name; device/inode of the new archive
+  std::string temp_name;   // where the new archive waits for its commit
+  std::vector<JournalFile> sources;  // folded into it; deleted on commit
+};
+
+struct CompactionJournal {
+  std::vector<JournalArchive> archives;
+};
+
+// Text form, one record a line, tab-separated; names must not contain a tab
+// or a newline (the compactor leaves such files alone).
+std::string EncodeJournal(const CompactionJournal& journal);
+// Corruption naming `path` if `text` is not a whole journal.
+Status DecodeJournal(std::string_view text, const std::string& path,
+                     CompactionJournal* journal);
+// Reads dir's journal. NotFound if there is none.
+Status ReadJournal(Env* env, const std::string& dir,
+                   CompactionJournal* journal);
+// True iff `archive` is committed: its final name holds the new inode.
+bool ArchiveCommitted(Env* env, const std::string& dir,
+                      const JournalArchive& archive);
 
 // Sets *hidden to the base names among `names` that a reader must skip right
 // now so that nothing is counted twice or lost, as the directory's

@@ -1,0 +1,165 @@
+// Prune, MarkDead and Wipe: deleting files, as Python's mark_process_dead
+// does and as operators do before a server starts.
+
+#include <algorithm>
+#include <optional>
+
+#include "lib/src/env.h"
+#include "lib/src/format.h"
+#include "lib/src/maintenance/names.h"
+#include "lib/src/maintenance/probe.h"
+#include "lib/src/reader/dir_guard.h"
+#include "promdir/maintenance.h"
+
+namespace promdir {
+
+namespace {
+
+Env* EnvOf(const MaintenanceOptions& o) {
+  return o.env != nullptr ? o.env : Env::Default();
+}
+
+// Deletes `path` (or only reports it on a dry run).
+void Remove(Env* env, const MaintenanceOptions& o, const std::string& path,
+            MaintenanceResult* result) {
+  if (o.dry_run) {
+    result->removed.push_back(path);
+    return;
+  }
+  Status s = env->Unlink(path);
+  if (s.ok()) {
+    result->removed.push_back(path);
+  } else if (!s.IsNotFound()) {
+    result->errors.push_back(s.message());
+  }
+}
+
+Status ListSorted(Env* env, const std::string& dir,
+                  std::vector<std::string>* names) {
+  Status s = env->ListDir(dir, names);
+  if (!s.ok()) return s;
+  std::sort(names->begin(), names->end());
+  return Status::OK();
+}
+
+Status Finish(const MaintenanceResult& r) {
+  if (r.errors.empty()) return Status::OK();
+  return Status::IOError(r.errors.front() +
+                         (r.errors.size() > 1
+                              ? " (and " + std::to_string(r.errors.size() - 1) +
+                                    " more)"
+                              : ""));
+}
+
+}  // namespace
+
+Status Prune(const MaintenanceOptions& options, MaintenanceResult* result) {
+  Env* env = EnvOf(options);
+  MaintenanceResult ignored;
+  if (result == nullptr) result = &ignored;
+  std::vector<std::string> names;
+  Status s = ListSorted(env, options.directory, &names);
+  if (!s.ok()) return s;
+  for (const std::string& name : names) {
+    std::optional<format::FileName> f = format::ParseFileName(name);
+    if (!f || f->type != FileType::kGauge || !format::IsLiveMode(f->mode)) {
+      continue;
+    }
+    const std::string path = options.directory + "/" + name;
+    Verdict v;
+    FileInfo info;
+    s = maintenance::ProbeFile(env, path, maintenance::WriterId(f->id),
+                               options.liveness, &v, &info);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) {
+      result->skipped.push_back(s.message());
+      continue;
+    }
+    if (v.state != WriterState::kDead) continue;
+    Remove(env, options, path, result);
+  }
+  return Finish(*result);
+}
+
+Status MarkDead(const MaintenanceOptions& options,
+                const std::vector<std::string>& ids,
+                MaintenanceResult* result) {
+  Env* env = EnvOf(options);
+  MaintenanceResult ignored;
+  if (result == nullptr) result = &ignored;
+  Status s = env->CheckWritableDir(options.directory);
+  if (!s.ok()) return s;
+  for (const std::string& id : ids) {
+    if (id.empty() || id.find('/') != std::string::npos ||
+        id.find('\0') != std::string::npos) {
+      return Status::InvalidArgument("bad writer id '" + id +
+                                     "': expected a pid or worker id");
+    }
+  }
+  for (const std::string& id : ids) {
+    for (GaugeMode mode : format::kAllGaugeModes) {
+      if (!format::IsLiveMode(mode)) continue;
+      std::string name = format::MakeFileName(
+          "gauge_" + std::string(format::GaugeModeName(mode)), id);
+      const std::string path = options.directory + "/" + name;
+      FileInfo info;
+      if (env->LinkStat(path, &info).IsNotFound()) continue;
+      Remove(env, options, path, result);
+    }
+  }
+  return Finish(*result);
+}
+
+Status Wipe(const MaintenanceOptions& options, bool force,
+            MaintenanceResult* result) {
+  Env* env = EnvOf(options);
+  MaintenanceResult ignored;
+  if (result == nullptr) result = &ignored;
+  std::vector<std::string> names;
+  Status s = ListSorted(env, options.directory, &names);
+  if (!s.ok()) return s;
+  std::vector<std::string> doomed;
+  std::vector<std::string> held;
+  for (const std::string& name : names) {
+    const std::string path = options.directory + "/" + name;
+    const bool bookkeeping = name == kDirLockName || name == kJournalName ||
+                             name == maintenance::kCompactorLockName ||
+                             maintenance::IsTempName(name);
+    if (!bookkeeping && !name.ends_with(".db")) continue;
+    FileInfo info;
+    s = env->LinkStat(path, &info);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) {
+      result->errors.push_back(s.message());
+      continue;
+    }
+    if (info.is_directory) {
+      result->skipped.push_back(path + ": a directory; left alone");
+      continue;
+    }
+    if (!bookkeeping && info.is_regular) {
+      Verdict v;
+      std::optional<format::FileName> f = format::ParseFileName(name);
+      std::string id = f ? f->id : "";
+      if (maintenance::ProbeFile(env, path, maintenance::WriterId(id),
+                                 LivenessMode::kLock, &v, &info)
+              .ok() &&
+          v.locked) {
+        held.push_back(path);
+      }
+    }
+    doomed.push_back(path);
+  }
+  if (!held.empty() && !force) {
+    std::string list;
+    for (const std::string& h : held) list += (list.empty() ? "" : ", ") + h;
+    result->skipped = held;
+    return Status::Busy("live promdir writers hold " +
+                        std::to_string(held.size()) + " file(s): " + list +
+                        "; stop them first or pass --force");
+  }
+  for (const std::string& path : doomed) Remove(env, options, path, result);
+  return Finish(*result);
+}
+
+}  // namespace promdir

@@ -1,0 +1,169 @@
+// Prune, MarkDead, Wipe and the compaction journal that readers consult.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "doctest/doctest.h"
+#include "lib/src/env.h"
+#include "lib/src/reader/dir_guard.h"
+#include "promdir/maintenance.h"
+#include "tests/compact_util.h"
+
+namespace promdir {
+namespace {
+
+using test::Key;
+using test::TempDir;
+using test::WriteDb;
+namespace fs = std::filesystem;
+
+MaintenanceOptions Options(const std::string& dir) {
+  MaintenanceOptions o;
+  o.directory = dir;
+  return o;
+}
+
+void Gauge(const std::string& path) {
+  WriteDb(path, ValueLayout::k8, {{Key("g", "g", {}), 1}});
+}
+
+TEST_CASE("prune deletes only dead writers' live* gauges") {
+  TempDir dir;
+  const std::string me = std::to_string(::getpid());
+  Gauge(dir.File("gauge_livesum_4194400.db"));
+  Gauge(dir.File("gauge_liveall_4194400.db"));
+  Gauge(dir.File("gauge_sum_4194400.db"));
+  Gauge(dir.File("gauge_all_4194400.db"));
+  Gauge(dir.File("gauge_livesum_" + me + ".db"));
+  WriteDb(dir.File("counter_4194400.db"), ValueLayout::k8,
+          {{Key("c", "c_total", {}), 1}});
+  MaintenanceOptions o = Options(dir.path());
+  o.dry_run = true;
+  MaintenanceResult dry;
+  REQUIRE(Prune(o, &dry).ok());
+  CHECK(dry.removed.size() == 2);
+  CHECK(fs::exists(dir.File("gauge_livesum_4194400.db")));
+  MaintenanceResult r;
+  REQUIRE(Prune(Options(dir.path()), &r).ok());
+  CHECK(r.removed == dry.removed);
+  CHECK(!fs::exists(dir.File("gauge_livesum_4194400.db")));
+  CHECK(!fs::exists(dir.File("gauge_liveall_4194400.db")));
+  CHECK(fs::exists(dir.File("gauge_sum_4194400.db")));
+  CHECK(fs::exists(dir.File("gauge_all_4194400.db")));
+  CHECK(fs::exists(dir.File("gauge_livesum_" + me + ".db")));
+  CHECK(fs::exists(dir.File("counter_4194400.db")));
+  // With liveness none, nothing is dead.
+  Gauge(dir.File("gauge_livesum_4194401.db"));
+  o.dry_run = false;
+  o.liveness = LivenessMode::kNone;
+  REQUIRE(Prune(o, &r).ok());
+  CHECK(fs::exists(dir.File("gauge_livesum_4194401.db")));
+}
+
+TEST_CASE("mark-dead is mark_process_dead for each id") {
+  TempDir dir;
+  Gauge(dir.File("gauge_livesum_17.db"));
+  Gauge(dir.File("gauge_livemax_17.db"));
+  Gauge(dir.File("gauge_sum_17.db"));
+  Gauge(dir.File("gauge_livesum_18.db"));
+  Gauge(dir.File("gauge_livesum_19.db"));
+  MaintenanceResult r;
+  REQUIRE(MarkDead(Options(dir.path()), {"17", "18"}, &r).ok());
+  CHECK(r.removed.size() == 3);
+  CHECK(!fs::exists(dir.File("gauge_livemax_17.db")));
+  CHECK(fs::exists(dir.File("gauge_sum_17.db")));
+  CHECK(fs::exists(dir.File("gauge_livesum_19.db")));
+  CHECK(MarkDead(Options(dir.path()), {"../x"}, &r).IsInvalidArgument());
+  CHECK(MarkDead(Options(dir.path() + "/nope"), {"1"}, &r).code() !=
+        Status::Code::kOk);
+}
+
+TEST_CASE("wipe refuses while a promdir writer holds a file, unless forced") {
+  TempDir dir;
+  Gauge(dir.File("counter_1.db"));
+  Gauge(dir.File("gauge_all_2.db"));
+  test::WriteFile(dir.File("notes.txt"), "keep");
+  test::WriteFile(dir.File(".promdir.lock"), "");
+  fs::create_directory(dir.File("sub.db"));
+  Env* env = Env::Default();
+  int fd = -1;
+  REQUIRE(env->Open(dir.File("counter_1.db"), O_RDWR, 0, &fd).ok());
+  REQUIRE(env->TryLock(fd).ok());
+  MaintenanceResult r;
+  Status s = Wipe(Options(dir.path()), false, &r);
+  CHECK(s.IsBusy());
+  CHECK(s.message().find("counter_1.db") != std::string::npos);
+  CHECK(fs::exists(dir.File("gauge_all_2.db")));
+  REQUIRE(Wipe(Options(dir.path()), true, &r).ok());
+  CHECK(!fs::exists(dir.File("counter_1.db")));
+  CHECK(!fs::exists(dir.File("gauge_all_2.db")));
+  CHECK(!fs::exists(dir.File(".promdir.lock")));
+  CHECK(fs::exists(dir.File("notes.txt")));
+  CHECK(fs::exists(dir.File("sub.db")));
+  env->Close(fd);
+}
+
+TEST_CASE("journal round-trips and rejects a torn or foreign file") {
+  CompactionJournal j;
+  JournalArchive a;
+  a.archive = {"counter_archive.db", 1, 2};
+  a.temp_name = ".promdir-compact.counter_archive.db.tmp";
+  a.sources = {{"counter_5.compacting.db", 1, 3}, {"counter_archive8.db", 1, 4}};
+  j.archives = {a, a};
+  std::string text = EncodeJournal(j);
+  CompactionJournal back;
+  REQUIRE(DecodeJournal(text, "j", &back).ok());
+  REQUIRE(back.archives.size() == 2);
+  CHECK(back.archives[1].sources[1].name == "counter_archive8.db");
+  CHECK(back.archives[0].archive.inode == 2);
+  for (size_t cut = 0; cut < text.size(); ++cut) {
+    CAPTURE(cut);
+    CHECK(DecodeJournal(text.substr(0, cut), "j", &back).IsCorruption());
+  }
+  CHECK(DecodeJournal("hello\n", "j", &back).IsCorruption());
+}
+
+TEST_CASE("readers hide the sources of a committed archive, and only those") {
+  TempDir dir;
+  Env* env = Env::Default();
+  std::set<std::string> hidden;
+  // No journal: nothing hidden.
+  REQUIRE(HiddenByCompaction(env, dir.path(), {"counter_1.db"}, &hidden).ok());
+  CHECK(hidden.empty());
+
+  Gauge(dir.File("counter_1.compacting.db"));
+  Gauge(dir.File("counter_2.compacting.db"));
+  Gauge(dir.File(".promdir-compact.counter_archive8.db.tmp"));
+  FileInfo s1, s2, tmp;
+  REQUIRE(env->LinkStat(dir.File("counter_1.compacting.db"), &s1).ok());
+  REQUIRE(env->LinkStat(dir.File("counter_2.compacting.db"), &s2).ok());
+  REQUIRE(env->LinkStat(dir.File(".promdir-compact.counter_archive8.db.tmp"), &tmp).ok());
+  CompactionJournal j;
+  JournalArchive a;
+  a.archive = {"counter_archive8.db", tmp.device, tmp.inode};
+  a.temp_name = ".promdir-compact.counter_archive8.db.tmp";
+  a.sources = {{"counter_1.compacting.db", s1.device, s1.inode},
+               {"counter_2.compacting.db", s2.device, s2.inode}};
+  j.archives = {a};
+  test::WriteFile(dir.File(kJournalName), EncodeJournal(j));
+  const std::vector<std::string> names = {"counter_1.compacting.db",
+                                          "counter_2.compacting.db",
+                                          "counter_3.db"};
+  // Not committed yet: the sources are the truth.
+  REQUIRE(HiddenByCompaction(env, dir.path(), names, &hidden).ok());
+  CHECK(hidden.empty());
+  // Committed: the archive holds them.
+  fs::rename(dir.File(a.temp_name), dir.File("counter_archive8.db"));
+  REQUIRE(HiddenByCompaction(env, dir.path(), names, &hidden).ok());
+  CHECK(hidden == std::set<std::string>{"counter_1.compacting.db",
+                                        "counter_2.compacting.db"});
+  // A file that only has a source's name is not hidden.
+  Gauge(dir.File("new"));  // a new inode while the old one still exists
+  fs::rename(dir.File("new"), dir.File("counter_2.compacting.db"));
+  REQUIRE(HiddenByCompaction(env, dir.path(), names, &hidden).ok());
+  CHECK(hidden == std::set<std::string>{"counter_1.compacting.db"});
+}
+
+}  // namespace
+}  // namespace promdir
