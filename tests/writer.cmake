@@ -1,7 +1,12 @@
 # The worker-side library's tests: API and file bytes, real processes (fork,
-# SIGKILL, worker ids, ENOSPC), and interop with Debian's prometheus_client.
+# SIGKILL, worker ids, ENOSPC), interop with Debian's prometheus_client, and
+# promdir-loadgen.
 promdir_test(writer_test
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/writer_api_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/writer_process_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/writer_python_test.cc
+          ${CMAKE_CURRENT_SOURCE_DIR}/writer_loadgen_test.cc
   LIBS promdir_writer promdir_reader)
+if(TARGET promdir-loadgen)
+  add_dependencies(writer_test promdir-loadgen)
+endif()
