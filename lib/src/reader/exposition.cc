@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "lib/src/float_format.h"
+#include "lib/src/reader/exposition_internal.h"
 
 namespace promdir {
 
@@ -27,26 +28,11 @@ void AppendEscaped(std::string_view s, bool quote, std::string* out) {
 
 void AppendSample(std::string_view name, const Labels& labels, double value,
                   std::string* out) {
-  out->append(name);
-  if (!labels.empty()) {
-    out->push_back('{');
-    bool first = true;
-    for (const auto& [k, v] : labels) {
-      if (!first) out->push_back(',');
-      first = false;
-      out->append(k);
-      out->append("=\"");
-      AppendEscaped(v, true, out);
-      out->push_back('"');
-    }
-    out->push_back('}');
-  }
-  out->push_back(' ');
-  AppendGoFloat(value, out);
-  out->push_back('\n');
+  exposition::AppendSeries(name, labels, out);
+  exposition::AppendValue(value, out);
 }
 
-void AppendHeader(std::string_view name, std::string_view help,
+void WriteHeaderLines(std::string_view name, std::string_view help,
                   std::string_view type, bool quote, std::string* out) {
   out->append("# HELP ");
   out->append(name);
@@ -59,57 +45,109 @@ void AppendHeader(std::string_view name, std::string_view help,
   out->push_back('\n');
 }
 
-// True iff OpenMetrics accepts the family's samples under its type: the
-// counter-like samples (_total, _sum, _count, _bucket) are neither NaN nor
-// negative, and counts are integers.
-bool OpenMetricsValid(const MetricFamily& f) {
-  if (f.type != MetricType::kCounter && f.type != MetricType::kHistogram &&
-      f.type != MetricType::kSummary) {
+}  // namespace
+
+namespace exposition {
+
+void AppendSeries(std::string_view name, const Labels& labels,
+                  std::string* out) {
+  out->append(name);
+  if (labels.empty()) return;
+  out->push_back('{');
+  bool first = true;
+  for (const auto& [k, v] : labels) {
+    if (!first) out->push_back(',');
+    first = false;
+    out->append(k);
+    out->append("=\"");
+    AppendEscaped(v, true, out);
+    out->push_back('"');
+  }
+  out->push_back('}');
+}
+
+void AppendValue(double value, std::string* out) {
+  out->push_back(' ');
+  AppendGoFloat(value, out);
+  out->push_back('\n');
+}
+
+void AppendHeader(ExpositionFormat format, std::string_view family,
+                  std::string_view help, MetricType type, std::string* out) {
+  if (format == ExpositionFormat::kOpenMetrics100) {
+    WriteHeaderLines(
+        family, help,
+        type == MetricType::kUntyped ? "unknown" : MetricTypeName(type), true,
+        out);
+    return;
+  }
+  if (type == MetricType::kCounter) {
+    std::string name(family);
+    name += "_total";
+    WriteHeaderLines(name, help, MetricTypeName(type), false, out);
+    return;
+  }
+  WriteHeaderLines(family, help, MetricTypeName(type), false, out);
+}
+
+// The counter-like samples (_total, _sum, _count, _bucket) are neither NaN
+// nor negative, counts are integers, and a histogram has its +Inf bucket.
+bool OpenMetricsSampleValid(MetricType type, std::string_view family,
+                            std::string_view name, const Labels& labels,
+                            double value, bool* has_inf) {
+  if (type != MetricType::kCounter && type != MetricType::kHistogram &&
+      type != MetricType::kSummary) {
     return true;
   }
+  if (name.size() <= family.size() || !name.starts_with(family)) return false;
+  std::string_view suffix = name.substr(family.size());
+  if (type == MetricType::kCounter && suffix != "_total") return false;
+  if (type == MetricType::kSummary && suffix != "_count" && suffix != "_sum") {
+    return false;
+  }
+  if (type == MetricType::kHistogram && suffix != "_count" &&
+      suffix != "_sum" && suffix != "_bucket") {
+    return false;
+  }
+  if (std::isnan(value) || value < 0) return false;
+  if ((suffix == "_count" || suffix == "_bucket") &&
+      value != std::floor(value)) {
+    return false;
+  }
+  if (suffix == "_bucket") {
+    for (const auto& [k, v] : labels) {
+      if (k == "le" && v == "+Inf") *has_inf = true;
+      if (k == "le" && !v.empty() && v[0] == '-') return false;
+    }
+  }
+  return true;
+}
+
+bool OpenMetricsValid(const MetricFamily& f) {
   bool has_inf = f.type != MetricType::kHistogram;
   for (const Sample& s : f.samples) {
-    if (s.name.size() <= f.name.size() ||
-        s.name.compare(0, f.name.size(), f.name) != 0) {
+    if (!OpenMetricsSampleValid(f.type, f.name, s.name, s.labels, s.value,
+                                &has_inf)) {
       return false;
-    }
-    std::string_view suffix = std::string_view(s.name).substr(f.name.size());
-    if (f.type == MetricType::kCounter && suffix != "_total") return false;
-    if (f.type == MetricType::kSummary && suffix != "_count" &&
-        suffix != "_sum") {
-      return false;
-    }
-    if (f.type == MetricType::kHistogram && suffix != "_count" &&
-        suffix != "_sum" && suffix != "_bucket") {
-      return false;
-    }
-    if (std::isnan(s.value) || s.value < 0) return false;
-    if ((suffix == "_count" || suffix == "_bucket") &&
-        s.value != std::floor(s.value)) {
-      return false;
-    }
-    if (suffix == "_bucket") {
-      for (const auto& [k, v] : s.labels) {
-        if (k == "le" && v == "+Inf") has_inf = true;
-        if (k == "le" && !v.empty() && v[0] == '-') return false;
-      }
     }
   }
   return has_inf;
 }
 
+}  // namespace exposition
+
+namespace {
+
 void AppendText(const MetricFamily& f, std::string* out) {
-  std::string name = f.name;
-  if (f.type == MetricType::kCounter) name += "_total";
-  AppendHeader(name, f.help, MetricTypeName(f.type), false, out);
+  exposition::AppendHeader(ExpositionFormat::kText004, f.name, f.help, f.type,
+                           out);
   for (const Sample& s : f.samples) AppendSample(s.name, s.labels, s.value, out);
 }
 
 void AppendOpenMetrics(const MetricFamily& f, std::string* out) {
-  if (OpenMetricsValid(f)) {
-    std::string_view type =
-        f.type == MetricType::kUntyped ? "unknown" : MetricTypeName(f.type);
-    AppendHeader(f.name, f.help, type, true, out);
+  if (exposition::OpenMetricsValid(f)) {
+    exposition::AppendHeader(ExpositionFormat::kOpenMetrics100, f.name, f.help,
+                             f.type, out);
     for (const Sample& s : f.samples) {
       AppendSample(s.name, s.labels, s.value, out);
     }
@@ -125,7 +163,7 @@ void AppendOpenMetrics(const MetricFamily& f, std::string* out) {
     if (!seen) names.push_back(s.name);
   }
   for (std::string_view n : names) {
-    AppendHeader(n, f.help, "unknown", true, out);
+    WriteHeaderLines(n, f.help, "unknown", true, out);
     for (const Sample& s : f.samples) {
       if (s.name == n) AppendSample(s.name, s.labels, s.value, out);
     }

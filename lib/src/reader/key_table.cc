@@ -1,8 +1,10 @@
 #include "lib/src/reader/key_table.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "lib/src/float_format.h"
+#include "lib/src/reader/exposition_internal.h"
 
 namespace promdir::reader {
 
@@ -28,9 +30,10 @@ uint32_t KeyTable::Intern(std::string_view key) {
   auto it = key_index_.find(key);
   if (it != key_index_.end()) return it->second;
   uint32_t id = static_cast<uint32_t>(keys_.size());
-  key_index_.emplace(std::string(key), id);
+  auto node = key_index_.emplace(std::string(key), id).first;
   keys_.emplace_back();
   KeyInfo info;
+  info.bytes = node->first;  // nodes never move
   // CheckKey with the histogram type also finds a non-numeric `le`; the
   // caller decides whether that matters (only in histogram files).
   info.bad = CheckKey(key, FileType::kHistogram, &info.why);
@@ -69,6 +72,7 @@ uint32_t KeyTable::InternSeries(uint32_t family, std::string_view sample,
   s.family = family;
   s.sample_name = std::string(sample);
   s.labels = labels;
+  exposition::AppendSeries(s.sample_name, s.labels, &s.text);
   series_.push_back(std::move(s));
   DeriveBucket(id);
   return id;
@@ -129,6 +133,62 @@ uint32_t KeyTable::WithoutPid(uint32_t id) {
   }
   series_[id].without_pid = result;
   return result;
+}
+
+namespace {
+
+int SuffixRank(std::string_view sample, std::string_view family) {
+  if (sample.size() > family.size() && sample.starts_with(family)) {
+    std::string_view suffix = sample.substr(family.size());
+    if (suffix == "_bucket") return 0;
+    if (suffix == "_count") return 1;
+    if (suffix == "_sum") return 2;
+  }
+  return 3;
+}
+
+// Compares label lists, skipping `le`.
+int CompareWithoutLe(const LabelPairs& a, const LabelPairs& b) {
+  auto ia = a.begin(), ib = b.begin();
+  while (true) {
+    while (ia != a.end() && ia->first == "le") ++ia;
+    while (ib != b.end() && ib->first == "le") ++ib;
+    if (ia == a.end() || ib == b.end()) {
+      return (ia == a.end() ? 0 : 1) - (ib == b.end() ? 0 : 1);
+    }
+    if (int c = ia->first.compare(ib->first)) return c;
+    if (int c = ia->second.compare(ib->second)) return c;
+    ++ia;
+    ++ib;
+  }
+}
+
+}  // namespace
+
+const std::vector<uint32_t>& KeyTable::Ranks() {
+  if (ranks_.size() == series_.size()) return ranks_;
+  std::vector<uint32_t> order(series_.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+    const Series& a = series_[x];
+    const Series& b = series_[y];
+    if (a.family != b.family) {
+      return families_[a.family] < families_[b.family];
+    }
+    if (int c = CompareWithoutLe(a.labels, b.labels)) return c < 0;
+    const std::string& f = families_[a.family];
+    int ra = SuffixRank(a.sample_name, f), rb = SuffixRank(b.sample_name, f);
+    if (ra != rb) return ra < rb;
+    if (a.sample_name != b.sample_name) return a.sample_name < b.sample_name;
+    if (a.has_le != b.has_le) return a.has_le < b.has_le;
+    double la = std::isnan(a.le) ? HUGE_VAL : a.le;
+    double lb = std::isnan(b.le) ? HUGE_VAL : b.le;
+    if (la != lb) return la < lb;
+    return x < y;
+  });
+  ranks_.assign(series_.size(), 0);
+  for (uint32_t i = 0; i < order.size(); ++i) ranks_[order[i]] = i;
+  return ranks_;
 }
 
 }  // namespace promdir::reader

@@ -8,12 +8,16 @@
 // the distinct keys and series, not by files x series.
 //
 // Threads: not thread-safe; the merge engine holds its lock while it uses
-// the table. Ids are stable for the table's life.
+// the table. Ids are stable for the table's life, and so are the addresses
+// of Series, KeyInfo and family names (deques), so a renderer may read a
+// Series' name, labels and text without the lock: those never change once
+// made.
 
 #ifndef PROMDIR_LIB_SRC_READER_KEY_TABLE_H_
 #define PROMDIR_LIB_SRC_READER_KEY_TABLE_H_
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -38,9 +42,11 @@ struct Series {
   uint32_t count = kNoId;        // a group's <family>_count series
   double le = 0;                 // a canonical bucket's upper bound
   bool has_le = false;           // labels hold a numeric `le`
+  std::string text;              // `sample_name{labels}` as exposed
 };
 
 struct KeyInfo {
+  std::string_view bytes;            // the key (owned by the table)
   BadReason bad = BadReason::kNone;  // kBadKey / kOldKeyFormat
   bool bad_le = false;  // has an `le` label that is not a number
   std::string why;      // for a bad key
@@ -70,6 +76,11 @@ class KeyTable {
   // The series without its `pid` labels (itself if it has none).
   uint32_t WithoutPid(uint32_t series);
 
+  // The position of every series in exposition order: by family name, then
+  // labels without `le`, then bucket < count < sum < other sample names,
+  // then numeric `le`. Recomputed only when series were added.
+  const std::vector<uint32_t>& Ranks();
+
  private:
   uint32_t InternFamily(std::string_view name);
   uint32_t InternSeries(uint32_t family, std::string_view sample,
@@ -78,13 +89,14 @@ class KeyTable {
 
   std::unordered_map<std::string, uint32_t, TransparentHash, std::equal_to<>>
       key_index_;
-  std::vector<KeyInfo> keys_;
+  std::deque<KeyInfo> keys_;
   std::unordered_map<std::string, uint32_t, TransparentHash, std::equal_to<>>
       family_index_;
-  std::vector<std::string> families_;
+  std::deque<std::string> families_;
   std::unordered_map<std::string, uint32_t, TransparentHash, std::equal_to<>>
       series_index_;
-  std::vector<Series> series_;
+  std::deque<Series> series_;
+  std::vector<uint32_t> ranks_;
 };
 
 }  // namespace promdir::reader

@@ -2,13 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <atomic>
 #include <mutex>
+#include <thread>
 #include <set>
 #include <unordered_map>
 
 #include "lib/src/env.h"
 #include "lib/src/format.h"
 #include "lib/src/reader/dir_guard.h"
+#include "lib/src/reader/exposition_internal.h"
 #include "lib/src/reader/file_reader.h"
 #include "lib/src/reader/key_table.h"
 #include "lib/src/reader/liveness_internal.h"
@@ -84,55 +87,89 @@ MetricType TypeOf(FileType t) {
   return MetricType::kUntyped;
 }
 
-int SuffixRank(std::string_view sample, std::string_view family) {
-  if (sample.size() > family.size()) {
-    std::string_view suffix = sample.substr(family.size());
-    if (suffix == "_bucket") return 0;
-    if (suffix == "_count") return 1;
-    if (suffix == "_sum") return 2;
+// The merged view of one scrape. It points into the KeyTable, whose Series
+// and strings never move or change once made, so it is read without the
+// engine's lock.
+struct PlanSample {
+  const Series* series;
+  double value;
+  uint32_t writer;  // all/liveall gauges: index into Plan::writers
+};
+
+struct PlanFamily {
+  const std::string* name;
+  const std::string* help;
+  MetricType type;
+  std::vector<PlanSample> samples;
+};
+
+struct Plan {
+  std::vector<PlanFamily> families;
+  std::vector<std::string> writers;  // writer ids of all/liveall samples
+};
+
+// The labels of a sample, with the writer's `pid` in its sorted place.
+Labels LabelsOf(const Plan& plan, const PlanSample& s) {
+  Labels labels = s.series->labels;
+  if (s.writer != kNoId) {
+    auto pos = std::find_if(labels.begin(), labels.end(),
+                            [](const auto& p) { return p.first > "pid"; });
+    labels.insert(pos, {"pid", plan.writers[s.writer]});
   }
-  return 3;
+  return labels;
 }
 
-// Orders a family's samples: by labels (without `le`), then bucket, count,
-// sum, others by name, then by numeric `le`.
-struct SampleOrder {
-  std::string_view family;
-  static std::optional<double> Le(const Labels& labels) {
-    for (const auto& [k, v] : labels) {
-      if (k == "le") return ParseLe(v);
+MetricFamily ToModel(const Plan& plan, const PlanFamily& pf) {
+  MetricFamily mf;
+  mf.name = *pf.name;
+  mf.help = *pf.help;
+  mf.type = pf.type;
+  mf.samples.reserve(pf.samples.size());
+  for (const PlanSample& s : pf.samples) {
+    mf.samples.push_back(Sample{s.series->sample_name, LabelsOf(plan, s), s.value});
+  }
+  return mf;
+}
+
+bool OpenMetricsValid(const Plan& plan, const PlanFamily& pf) {
+  bool has_inf = pf.type != MetricType::kHistogram;
+  for (const PlanSample& s : pf.samples) {
+    if (!exposition::OpenMetricsSampleValid(pf.type, *pf.name,
+                                            s.series->sample_name,
+                                            s.series->labels, s.value,
+                                            &has_inf)) {
+      return false;
     }
-    return std::nullopt;
   }
-  static double ParseLe(const std::string& v) {
-    if (v == "+Inf") return HUGE_VAL;
-    if (v == "-Inf") return -HUGE_VAL;
-    return std::strtod(v.c_str(), nullptr);
+  (void)plan;
+  return has_inf;
+}
+
+// Renders the plan; the same bytes as AppendFamilies on its model.
+void RenderPlan(const Plan& plan, ExpositionFormat format, std::string* out) {
+  size_t estimate = 0;
+  for (const PlanFamily& pf : plan.families) {
+    estimate += 128 + pf.samples.size() *
+                          (pf.samples.empty() ? 0
+                                              : pf.samples[0].series->text.size() + 32);
   }
-  bool operator()(const Sample& a, const Sample& b) const {
-    auto ia = a.labels.begin(), ib = b.labels.begin();
-    while (true) {
-      while (ia != a.labels.end() && ia->first == "le") ++ia;
-      while (ib != b.labels.end() && ib->first == "le") ++ib;
-      if (ia == a.labels.end() || ib == b.labels.end()) {
-        if ((ia == a.labels.end()) != (ib == b.labels.end())) {
-          return ia == a.labels.end();
-        }
-        break;
+  out->reserve(out->size() + estimate);
+  for (const PlanFamily& pf : plan.families) {
+    if (format == ExpositionFormat::kOpenMetrics100 && !OpenMetricsValid(plan, pf)) {
+      AppendFamilies(format, {ToModel(plan, pf)}, out);
+      continue;
+    }
+    exposition::AppendHeader(format, *pf.name, *pf.help, pf.type, out);
+    for (const PlanSample& s : pf.samples) {
+      if (s.writer == kNoId) {
+        out->append(s.series->text);
+      } else {
+        exposition::AppendSeries(s.series->sample_name, LabelsOf(plan, s), out);
       }
-      if (ia->first != ib->first) return ia->first < ib->first;
-      if (ia->second != ib->second) return ia->second < ib->second;
-      ++ia;
-      ++ib;
+      exposition::AppendValue(s.value, out);
     }
-    int ra = SuffixRank(a.name, family), rb = SuffixRank(b.name, family);
-    if (ra != rb) return ra < rb;
-    if (a.name != b.name) return a.name < b.name;
-    auto la = Le(a.labels), lb = Le(b.labels);
-    if (la && lb) return *la < *lb;
-    return la.has_value() < lb.has_value();
   }
-};
+}
 
 }  // namespace
 
@@ -142,18 +179,30 @@ class DirectoryCollector::Impl {
       : opt_(std::move(options)),
         env_(opt_.env ? opt_.env : Env::Default()) {}
 
-  Status Collect(std::vector<MetricFamily>* families, ScrapeStats* stats);
+  // Reads and merges the directory into *plan.
+  Status Collect(Plan* plan, ScrapeStats* stats);
 
  private:
   enum class Outcome { kMerged, kVanished, kBad, kLeftOut };
 
   Outcome ReadFile(const std::string& base, ScrapeFile* sf, ReadError* err,
                    WriterState* state, ScrapeStats* stats);
+  // The warm path, safe to run on several threads at once (it only reads
+  // the cache): a cached file that has not grown gets its values read into
+  // *slot. Returns false if the file needs ReadFile (new, grown, bad).
+  struct Slot {
+    bool done = false;
+    Outcome outcome = Outcome::kMerged;
+    WriterState state = WriterState::kUnknown;
+    CachedFile* cache = nullptr;
+    uint64_t bytes_read = 0;
+    ScrapeFile file;
+  };
+  bool ReadWarm(const std::string& base, std::string* buf, Slot* slot) const;
   // Parses data[cf->parsed, used) into *cf. False (and *err) if bad.
-  bool Parse(const std::string& path, std::string_view data, FileType type,
-             CachedFile* cf, ReadError* err);
-  void Merge(const std::vector<ScrapeFile>& files,
-             std::vector<MetricFamily>* out);
+  bool Parse(const std::string& path, std::string_view data,
+             const format::FileName& name, CachedFile* cf, ReadError* err);
+  void Merge(const std::vector<ScrapeFile>& files, Plan* plan);
   void Add(uint32_t series, double v, FamilyState* fs) {
     if (!seen_[series]) {
       seen_[series] = 1;
@@ -179,7 +228,19 @@ class DirectoryCollector::Impl {
   std::unordered_map<std::string, std::pair<FileId, BadReason>> reported_;
   uint64_t generation_ = 0;
   std::string buf_;
+  // The keys of the last file parsed from the start, per prefix: workers
+  // create their series in the same order, so entry i of the next file of
+  // that prefix is most likely the same key (one memcmp, no hashing).
+  std::unordered_map<std::string, std::vector<uint32_t>> predicted_;
   std::vector<uint32_t> family_mark_;
+  // Per key id: the series it adds to under each family type.
+  struct KeyMerge {
+    uint32_t family;
+    uint32_t series;     // counter, summary
+    uint32_t histogram;  // the canonical bucket, or the series
+    uint32_t gauge;      // the series without `pid`
+  };
+  std::vector<KeyMerge> key_merge_;
   uint32_t mark_stamp_ = 0;
   std::vector<double> acc_;
   std::vector<double> acc_ts_;
@@ -187,9 +248,13 @@ class DirectoryCollector::Impl {
 };
 
 bool DirectoryCollector::Impl::Parse(const std::string& path,
-                                     std::string_view data, FileType type,
+                                     std::string_view data,
+                                     const format::FileName& name,
                                      CachedFile* cf, ReadError* err) {
   if (data.size() <= cf->parsed) return true;
+  const FileType type = name.type;
+  const bool from_start = cf->keys.empty();
+  std::vector<uint32_t>& predicted = predicted_[name.Prefix()];
   if (!cf->layout_known) {
     *err = reader::DetectLayout(data, cf->parsed, ValueLayout::k16, path,
                                 &cf->layout);
@@ -208,7 +273,14 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
       data, cf->parsed, cf->layout, path,
       [&](uint64_t off, std::string_view key, uint64_t voff) {
         if (bad != BadReason::kNone) return;
-        uint32_t id = table_.Intern(key);
+        size_t index = cf->keys.size();
+        uint32_t id;
+        if (index < predicted.size() &&
+            table_.key(predicted[index]).bytes == key) {
+          id = predicted[index];
+        } else {
+          id = table_.Intern(key);
+        }
         const KeyInfo& k = table_.key(id);
         if (k.bad != BadReason::kNone ||
             (k.bad_le && type == FileType::kHistogram)) {
@@ -236,6 +308,7 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
     return false;
   }
   cf->parsed = data.size();
+  if (from_start) predicted = cf->keys;
   return true;
 }
 
@@ -274,11 +347,11 @@ DirectoryCollector::Impl::Outcome DirectoryCollector::Impl::ReadFile(
   bool reuse = !inserted && cf->name == base && data.size() >= cf->parsed;
   if (!reuse) *cf = CachedFile();
   cf->name = base;
-  if (!Parse(path, data, name->type, cf, err)) {
+  if (!Parse(path, data, *name, cf, err)) {
     bool retry = reuse;
     *cf = CachedFile();
     cf->name = base;
-    if (!retry || !Parse(path, data, name->type, cf, err)) {
+    if (!retry || !Parse(path, data, *name, cf, err)) {
       cache_.erase(it);
       return Outcome::kBad;
     }
@@ -312,13 +385,63 @@ DirectoryCollector::Impl::Outcome DirectoryCollector::Impl::ReadFile(
   return Outcome::kMerged;
 }
 
-Status DirectoryCollector::Impl::Collect(std::vector<MetricFamily>* families,
-                                         ScrapeStats* stats_out) {
+bool DirectoryCollector::Impl::ReadWarm(const std::string& base,
+                                        std::string* buf, Slot* slot) const {
+  const std::string path = opt_.directory + "/" + base;
+  FileInfo link;
+  if (!env_->LinkStat(path, &link).ok() || !link.is_regular) return false;
+  auto it = cache_.find(FileId{link.device, link.inode});
+  if (it == cache_.end() || it->second.name != base ||
+      !it->second.layout_known) {
+    return false;
+  }
+  std::optional<format::FileName> name = format::ParseFileName(base);
+  if (!name) return false;
+  int fd = -1;
+  FileInfo info;
+  if (!reader::OpenMetricsFile(env_, path, &fd, &info).ok()) return false;
+  const CachedFile& cf = it->second;
+  bool magic = false;
+  ReadError err = reader::ReadUsed(env_, fd, path, info.size, buf, &magic,
+                                   &slot->bytes_read);
+  if (!err.ok() || buf->size() != cf.parsed ||
+      FileId{info.device, info.inode} != it->first) {
+    env_->Close(fd);
+    return false;
+  }
+  Verdict verdict =
+      reader::ProbeWriterWithMagic(env_, fd, name->id, opt_.liveness, magic);
+  env_->Close(fd);
+  slot->state = verdict.state;
+  slot->cache = const_cast<CachedFile*>(&cf);
+  slot->done = true;
+  if (verdict.state == WriterState::kDead && format::IsLiveMode(name->mode)) {
+    slot->outcome = Outcome::kLeftOut;
+    return true;
+  }
+  ScrapeFile& sf = slot->file;
+  sf.cache = &cf;
+  sf.name = std::move(*name);
+  size_t n = cf.offsets.size();
+  sf.values.resize(n);
+  const char* p = buf->data();
+  for (size_t i = 0; i < n; ++i) {
+    sf.values[i] = reader::LoadDouble(p + cf.offsets[i]);
+  }
+  if (cf.layout == ValueLayout::k16) {
+    sf.timestamps.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      sf.timestamps[i] = reader::LoadDouble(p + cf.offsets[i] + 8);
+    }
+  }
+  return true;
+}
+
+Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
   uint64_t start = env_->NowMonotonicNanos();
   ScrapeStats local;
   ScrapeStats* stats = stats_out ? stats_out : &local;
   *stats = ScrapeStats();
-  families->clear();
 
   std::lock_guard<std::mutex> lock(mu_);
   ++generation_;
@@ -336,13 +459,45 @@ Status DirectoryCollector::Impl::Collect(std::vector<MetricFamily>* families,
     std::sort(names.begin(), names.end());
     std::set<std::string> hidden;
     HiddenByCompaction(env_, opt_.directory, names, &hidden);
+    std::erase_if(names, [&](const std::string& n) { return hidden.count(n); });
     files.reserve(names.size());
-    for (const std::string& base : names) {
-      if (hidden.count(base)) continue;
+    // Cached files that did not grow are read on several threads: reading
+    // the bytes in use is most of a warm scrape.
+    std::vector<Slot> slots(names.size());
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+      std::string buf;
+      for (size_t i; (i = next.fetch_add(1)) < names.size();) {
+        ReadWarm(names[i], &buf, &slots[i]);
+      }
+    };
+    size_t threads = std::min<size_t>(opt_.read_threads, names.size() / 8);
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+    for (std::thread& t : pool) t.join();
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::string& base = names[i];
+      Slot& slot = slots[i];
       ScrapeFile sf;
       ReadError err;
-      WriterState state = WriterState::kUnknown;
-      Outcome o = ReadFile(base, &sf, &err, &state, stats);
+      WriterState state = slot.state;
+      Outcome o;
+      if (slot.done) {
+        o = slot.outcome;
+        sf = std::move(slot.file);
+        slot.cache->generation = generation_;
+        stats->bytes_read += slot.bytes_read;
+        ++stats->cache_hits;
+        if (o == Outcome::kLeftOut) {
+          stats->pruned_series += slot.cache->keys.size();
+        } else {
+          stats->entries += sf.values.size();
+        }
+      } else {
+        stats->bytes_read += slot.bytes_read;  // a warm read that fell back
+        o = ReadFile(base, &sf, &err, &state, stats);
+      }
       std::optional<format::FileName> fname = format::ParseFileName(base);
       std::string prefix = fname ? fname->Prefix() : "unknown";
       if (o == Outcome::kVanished) continue;
@@ -381,14 +536,14 @@ Status DirectoryCollector::Impl::Collect(std::vector<MetricFamily>* families,
   std::erase_if(cache_, [&](const auto& c) {
     return c.second.generation != generation_;
   });
-  Merge(files, families);
+  Merge(files, plan);
   stats->duration_seconds =
       static_cast<double>(env_->NowMonotonicNanos() - start) / 1e9;
   return Status::OK();
 }
 
 void DirectoryCollector::Impl::Merge(const std::vector<ScrapeFile>& files,
-                                     std::vector<MetricFamily>* out) {
+                                     Plan* plan) {
   std::vector<FamilyState> fams(table_.family_count());
   // Type and help from the first file that names the family; the gauge
   // mode from the last gauge file that does (as Python's collector).
@@ -403,10 +558,17 @@ void DirectoryCollector::Impl::Merge(const std::vector<ScrapeFile>& files,
       if (f.name.type == FileType::kGauge) fs.mode = f.name.mode;
     }
   }
-  // Gauge merging may intern pid-less series; do that before sizing.
-  for (const ScrapeFile& f : files) {
-    if (f.name.type != FileType::kGauge) continue;
-    for (uint32_t k : f.cache->keys) table_.WithoutPid(table_.key(k).series);
+  // What each key merges into, whatever its family's type turns out to be
+  // (interning the pid-less series first, before sizing the accumulators).
+  for (uint32_t k = key_merge_.size(); k < table_.key_count(); ++k) {
+    const KeyInfo& info = table_.key(k);
+    KeyMerge m{info.family, info.series, info.series, info.series};
+    if (info.bad == BadReason::kNone) {
+      const Series& s = table_.series(info.series);
+      if (s.has_le) m.histogram = s.bucket;
+      m.gauge = table_.WithoutPid(info.series);
+    }
+    key_merge_.push_back(m);
   }
   size_t n = table_.series_count();
   if (acc_.size() < n) {
@@ -419,7 +581,7 @@ void DirectoryCollector::Impl::Merge(const std::vector<ScrapeFile>& files,
     const ScrapeFile& f = files[fi];
     const std::vector<uint32_t>& keys = f.cache->keys;
     for (size_t i = 0; i < keys.size(); ++i) {
-      const KeyInfo& k = table_.key(keys[i]);
+      const KeyMerge& k = key_merge_[keys[i]];
       FamilyState& fs = fams[k.family];
       double v = f.values[i];
       switch (fs.type) {
@@ -427,13 +589,11 @@ void DirectoryCollector::Impl::Merge(const std::vector<ScrapeFile>& files,
         case FileType::kSummary:
           Add(k.series, v, &fs);
           break;
-        case FileType::kHistogram: {
-          const Series& s = table_.series(k.series);
-          Add(s.has_le ? s.bucket : k.series, v, &fs);
+        case FileType::kHistogram:
+          Add(k.histogram, v, &fs);
           break;
-        }
         case FileType::kGauge: {
-          uint32_t np = table_.WithoutPid(k.series);
+          uint32_t np = k.gauge;
           switch (format::BaseMode(fs.mode)) {
             case GaugeMode::kSum:
               Add(np, v, &fs);
@@ -465,7 +625,8 @@ void DirectoryCollector::Impl::Merge(const std::vector<ScrapeFile>& files,
     }
   }
 
-  // Families sorted by name.
+  // Families sorted by name; samples in rank order.
+  const std::vector<uint32_t>& rank = table_.Ranks();
   std::vector<uint32_t> order;
   for (uint32_t i = 0; i < fams.size(); ++i) {
     if (fams[i].seen) order.push_back(i);
@@ -473,72 +634,85 @@ void DirectoryCollector::Impl::Merge(const std::vector<ScrapeFile>& files,
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
     return table_.family_name(a) < table_.family_name(b);
   });
-  std::vector<std::vector<const AllGaugeValue*>> all_by_family(fams.size());
-  for (const AllGaugeValue& a : all) {
-    all_by_family[table_.series(a.series).family].push_back(&a);
+  // all / liveall: the last value per (series, writer id) wins.
+  std::sort(all.begin(), all.end(), [&](const AllGaugeValue& a, const AllGaugeValue& b) {
+    if (a.series != b.series) return rank[a.series] < rank[b.series];
+    const std::string& x = files[a.file].name.id;
+    const std::string& y = files[b.file].name.id;
+    if (x != y) return x < y;
+    return a.file < b.file;
+  });
+  std::vector<std::vector<uint32_t>> all_by_family(fams.size());
+  for (uint32_t i = 0; i < all.size(); ++i) {
+    bool last = i + 1 == all.size() || all[i + 1].series != all[i].series ||
+                files[all[i + 1].file].name.id != files[all[i].file].name.id;
+    if (last) all_by_family[table_.series(all[i].series).family].push_back(i);
   }
+  std::vector<uint32_t> writer_of(files.size(), kNoId);
 
-  out->reserve(order.size());
+  plan->families.reserve(order.size());
   for (uint32_t fid : order) {
     FamilyState& fs = fams[fid];
-    MetricFamily mf;
-    mf.name = table_.family_name(fid);
-    mf.help = table_.key(fs.help_key).help;
-    mf.type = TypeOf(fs.type);
+    PlanFamily pf;
+    pf.name = &table_.family_name(fid);
+    pf.help = &table_.key(fs.help_key).help;
+    pf.type = TypeOf(fs.type);
+    std::sort(fs.series.begin(), fs.series.end(),
+              [&](uint32_t a, uint32_t b) { return rank[a] < rank[b]; });
+    pf.samples.reserve(fs.series.size() + all_by_family[fid].size());
     if (fs.type == FileType::kHistogram) {
-      // Sum and accumulate buckets per group, in order of `le`.
-      std::vector<uint32_t> buckets;
-      for (uint32_t sid : fs.series) {
-        if (table_.series(sid).has_le) buckets.push_back(sid);
-      }
-      std::stable_sort(buckets.begin(), buckets.end(), [&](uint32_t a, uint32_t b) {
-        const Series& x = table_.series(a);
-        const Series& y = table_.series(b);
-        if (x.group != y.group) return x.group < y.group;
-        return x.le < y.le;
-      });
-      std::set<uint32_t> counts;
+      // Buckets come sorted by group, then `le`: accumulate them, and give
+      // each group its _count (replacing any _count from the files).
+      std::vector<std::pair<uint32_t, double>> counts;
       double running = 0;
-      for (size_t i = 0; i < buckets.size(); ++i) {
-        const Series& s = table_.series(buckets[i]);
-        if (i == 0 || table_.series(buckets[i - 1]).group != s.group) running = 0;
-        running += acc_[buckets[i]];
-        mf.samples.push_back(Sample{s.sample_name, s.labels, running});
-        bool last = i + 1 == buckets.size() ||
-                    table_.series(buckets[i + 1]).group != s.group;
-        if (last) {
-          const Series& c = table_.series(s.count);
-          mf.samples.push_back(Sample{c.sample_name, c.labels, running});
-          counts.insert(s.count);
-        }
-      }
+      uint32_t group = kNoId;
       for (uint32_t sid : fs.series) {
         const Series& s = table_.series(sid);
-        if (s.has_le || counts.count(sid)) continue;
-        mf.samples.push_back(Sample{s.sample_name, s.labels, acc_[sid]});
+        if (!s.has_le) continue;
+        if (s.group != group) running = 0;
+        group = s.group;
+        running += acc_[sid];
+        if (counts.empty() || counts.back().first != s.count) {
+          counts.emplace_back(s.count, 0);
+        }
+        counts.back().second = running;
+      }
+      std::vector<uint32_t> merged = fs.series;
+      for (const auto& c : counts) {
+        if (!seen_[c.first]) merged.push_back(c.first);  // else replaced
+        acc_[c.first] = c.second;
+      }
+      std::sort(merged.begin(), merged.end(),
+                [&](uint32_t a, uint32_t b) { return rank[a] < rank[b]; });
+      running = 0;
+      group = kNoId;
+      for (uint32_t sid : merged) {
+        const Series& s = table_.series(sid);
+        double v = acc_[sid];
+        if (s.has_le) {
+          if (s.group != group) running = 0;
+          group = s.group;
+          running += v;
+          v = running;
+        }
+        pf.samples.push_back(PlanSample{&s, v, kNoId});
       }
     } else {
       for (uint32_t sid : fs.series) {
-        const Series& s = table_.series(sid);
-        mf.samples.push_back(Sample{s.sample_name, s.labels, acc_[sid]});
+        pf.samples.push_back(PlanSample{&table_.series(sid), acc_[sid], kNoId});
       }
-      // all / liveall: the last value per (series, writer id) wins.
-      std::map<std::pair<uint32_t, std::string_view>, double> per_writer;
-      for (const AllGaugeValue* a : all_by_family[fid]) {
-        per_writer[{a->series, files[a->file].name.id}] = a->value;
-      }
-      for (const auto& [key, value] : per_writer) {
-        const Series& s = table_.series(key.first);
-        Sample sample{s.sample_name, s.labels, value};
-        auto pos = std::find_if(sample.labels.begin(), sample.labels.end(),
-                                [](const auto& p) { return p.first > "pid"; });
-        sample.labels.insert(pos, {"pid", std::string(key.second)});
-        mf.samples.push_back(std::move(sample));
+      for (uint32_t i : all_by_family[fid]) {
+        const AllGaugeValue& a = all[i];
+        if (writer_of[a.file] == kNoId) {
+          writer_of[a.file] = static_cast<uint32_t>(plan->writers.size());
+          plan->writers.push_back(files[a.file].name.id);
+        }
+        pf.samples.push_back(
+            PlanSample{&table_.series(a.series), a.value, writer_of[a.file]});
       }
     }
     for (uint32_t sid : fs.series) seen_[sid] = 0;
-    std::sort(mf.samples.begin(), mf.samples.end(), SampleOrder{mf.name});
-    out->push_back(std::move(mf));
+    plan->families.push_back(std::move(pf));
   }
 }
 
@@ -549,15 +723,23 @@ DirectoryCollector::~DirectoryCollector() = default;
 
 Status DirectoryCollector::Collect(std::vector<MetricFamily>* families,
                                    ScrapeStats* stats) {
-  return impl_->Collect(families, stats);
+  Plan plan;
+  Status s = impl_->Collect(&plan, stats);
+  families->clear();
+  if (!s.ok()) return s;
+  families->reserve(plan.families.size());
+  for (const PlanFamily& pf : plan.families) {
+    families->push_back(ToModel(plan, pf));
+  }
+  return Status::OK();
 }
 
 Status DirectoryCollector::Render(ExpositionFormat format, std::string* out,
                                   ScrapeStats* stats) {
-  std::vector<MetricFamily> families;
-  Status s = impl_->Collect(&families, stats);
+  Plan plan;
+  Status s = impl_->Collect(&plan, stats);
   if (!s.ok()) return s;
-  AppendFamilies(format, families, out);
+  RenderPlan(plan, format, out);
   return Status::OK();
 }
 

@@ -1,0 +1,39 @@
+// The pieces of the exposition writers that the merge engine's fast render
+// path shares with AppendFamilies, so both paths write the same bytes.
+// Pure functions; safe from any thread.
+
+#ifndef PROMDIR_LIB_SRC_READER_EXPOSITION_INTERNAL_H_
+#define PROMDIR_LIB_SRC_READER_EXPOSITION_INTERNAL_H_
+
+#include <string>
+#include <string_view>
+
+#include "promdir/exposition.h"
+
+namespace promdir::exposition {
+
+// Appends `name{k="v",...}` (label values escaped; no braces without
+// labels). The same in both formats.
+void AppendSeries(std::string_view name, const Labels& labels, std::string* out);
+
+// Appends " <value>\n".
+void AppendValue(double value, std::string* out);
+
+// Appends the # HELP and # TYPE lines of a family as `format` names it
+// (text: a counter as <name>_total; OpenMetrics: untyped as unknown).
+void AppendHeader(ExpositionFormat format, std::string_view family,
+                  std::string_view help, MetricType type, std::string* out);
+
+// True iff OpenMetrics accepts `f` under its own type; otherwise
+// AppendFamilies writes it as `unknown` families, one per sample name.
+bool OpenMetricsValid(const MetricFamily& f);
+
+// One sample's part of OpenMetricsValid: false if OpenMetrics refuses it in
+// a family of `type` named `family`. Sets *has_inf on a +Inf bucket.
+bool OpenMetricsSampleValid(MetricType type, std::string_view family,
+                            std::string_view name, const Labels& labels,
+                            double value, bool* has_inf);
+
+}  // namespace promdir::exposition
+
+#endif  // PROMDIR_LIB_SRC_READER_EXPOSITION_INTERNAL_H_
