@@ -92,8 +92,13 @@ TEST_CASE("fixture expositions pass promtool and Python's OpenMetrics parser") {
   for (const char* name : {"py016-web", "py016-exotic", "pyhead-web",
                            "pyhead-exotic", "corrupt"}) {
     INFO(name);
+    test::TempDir copy;
+    int cp = -1;
+    test::RunCommand("cp -a '" + kFixtures + "/" + name + "/dir' '" +
+                         copy.File("dir") + "'", "", &cp);
+    REQUIRE(cp == 0);
     CollectorOptions opt;
-    opt.directory = kFixtures + "/" + name + "/dir";
+    opt.directory = copy.File("dir");
     opt.liveness = LivenessMode::kNone;
     DirectoryCollector c(opt);
     std::string text, om;

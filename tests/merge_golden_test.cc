@@ -13,6 +13,17 @@ namespace {
 
 const std::string kFixtures = PROMDIR_FIXTURES_DIR;
 
+// A private copy of a fixture's dir/ (the collector creates its lock file
+// in the directory it reads; the shared fixtures stay untouched).
+std::string CopyFixture(const std::string& name, const test::TempDir& tmp) {
+  int rc = -1;
+  test::RunCommand("cp -a '" + kFixtures + "/" + name + "/dir' '" +
+                       tmp.File(name) + "'",
+                   "", &rc);
+  REQUIRE(rc == 0);
+  return tmp.File(name);
+}
+
 std::string RenderDir(const std::string& dir, LivenessMode mode,
                       ExpositionFormat format = ExpositionFormat::kText004,
                       ScrapeStats* stats = nullptr) {
@@ -30,9 +41,11 @@ TEST_CASE("every fixture merges to Python's expected output") {
                            "pyhead-exotic", "corrupt"}) {
     std::string base = kFixtures + "/" + name;
     INFO(name);
+    test::TempDir tmp;
+    std::string dir = CopyFixture(name, tmp);
     test::Parsed want = test::ParseExposition(test::ReadFile(base + "/expected.txt"));
     REQUIRE(want.families.size() > 0);
-    test::Parsed got = test::ParseExposition(RenderDir(base + "/dir", LivenessMode::kNone));
+    test::Parsed got = test::ParseExposition(RenderDir(dir, LivenessMode::kNone));
     // Python sums in directory-listing order, promdir in sorted order: the
     // last bit of a sum may differ.
     CHECK(test::DiffExpositions(want, got, true) == "");
@@ -40,15 +53,16 @@ TEST_CASE("every fixture merges to Python's expected output") {
     if (std::string(name) == "corrupt") continue;
     test::Parsed want_pruned = test::ParseExposition(test::ReadFile(pruned));
     for (LivenessMode mode : {LivenessMode::kPid, LivenessMode::kAuto}) {
-      test::Parsed got_pruned = test::ParseExposition(RenderDir(base + "/dir", mode));
+      test::Parsed got_pruned = test::ParseExposition(RenderDir(dir, mode));
       CHECK(test::DiffExpositions(want_pruned, got_pruned, true) == "");
     }
   }
 }
 
 TEST_CASE("the corrupt fixture: bad files skipped, reported once, counted always") {
+  test::TempDir tmp;
   CollectorOptions opt;
-  opt.directory = kFixtures + "/corrupt/dir";
+  opt.directory = CopyFixture("corrupt", tmp);
   opt.liveness = LivenessMode::kNone;
   DirectoryCollector c(opt);
   std::vector<MetricFamily> families;
