@@ -10,6 +10,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <atomic>
+#include <thread>
 
 #include "lib/src/env.h"
 #include "promdir/promdir.h"
@@ -108,6 +110,69 @@ TEST_CASE("fork: a worker-id process's child writes under its own pid") {
   CHECK(FileValues(dir.File("counter_w10.db"))[key] == 100);
   CHECK(test::SumOver(dir.path(), "counter", key) == 111);
   CHECK(test::DbFiles(dir.path()).size() == 3);
+}
+
+TEST_CASE("fork: while another thread creates series, the child neither deadlocks nor shares") {
+  TempDir dir;
+  Registry registry(Opts(dir));
+  auto& f = BuildCounter().Name("busy").Labels({"i"}).Register(registry);
+  std::atomic<bool> stop{false};
+  std::thread creator([&] {
+    for (int i = 0; !stop; ++i) f.WithLabelValues(std::to_string(i % 3000)).Inc();
+  });
+  std::vector<pid_t> pids;
+  for (int k = 0; k < 20; ++k) {
+    pids.push_back(test::StartChild([&] {
+      // The child has one thread; creating series must not block on a
+      // mutex the creator thread held at the fork.
+      f.WithLabelValues("child").Inc();
+      f.WithLabelValues(std::to_string(k)).Inc(1000);
+      return 0;
+    }));
+  }
+  stop = true;
+  creator.join();
+  for (pid_t p : pids) {
+    CHECK(test::WaitChild(p) == 0);
+    Status st;
+    auto v = FileValues(dir.File("counter_" + std::to_string(p) + ".db"), &st);
+    CHECK(st.ok());
+    CHECK(v[Key("busy", "busy_total", {{"i", "child"}}, "")] == 1);
+  }
+  auto parent = FileValues(dir.File("counter_" + std::to_string(::getpid()) + ".db"));
+  CHECK(parent.count(Key("busy", "busy_total", {{"i", "child"}}, "")) == 0);
+  for (const auto& [key, value] : parent) CHECK(value < 1000);
+}
+
+TEST_CASE("fork: if the child cannot map its own file, it logs and never writes the parent's") {
+  TempDir dir;
+  test::FaultEnv env;
+  Options o = Opts(dir);
+  o.env = &env;
+  Registry registry(o);
+  Counter c = BuildCounter().Name("m").Register(registry).Add({});
+  c.Inc(3);
+  env.fail_map = true;
+  std::string log = dir.File("stderr.txt");
+  // The child logs inside fork(), so stderr is redirected around it.
+  int saved = ::dup(2);
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ::dup2(fd, 2);
+  pid_t pid = test::StartChild([&] {
+    c.Inc(100);  // private memory now
+    return c.Value() == 100 ? 0 : 2;
+  });
+  ::dup2(saved, 2);
+  ::close(saved);
+  ::close(fd);
+  CHECK(test::WaitChild(pid) == 0);
+  env.fail_map = false;
+  CHECK(FileValues(dir.File("counter_" + std::to_string(::getpid()) + ".db"))
+            [Key("m", "m_total", {}, "")] == 3);
+  CHECK(!Exists(dir.File("counter_" + std::to_string(pid) + ".db")));
+  std::string text = test::ReadFile(log);
+  CHECK(text.find("after fork") != std::string::npos);
+  CHECK(text.find("counter_" + std::to_string(pid) + ".db") != std::string::npos);
 }
 
 TEST_CASE("SIGKILL mid-run leaves a file the reader accepts, unlocked") {

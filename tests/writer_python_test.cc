@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/src/env.h"
 #include "promdir/promdir.h"
 #include "tests/test_util.h"
 #include "tests/writer_util.h"
@@ -116,6 +117,16 @@ for v in V:
     REQUIRE(py.size() == cpp.size());
     CHECK(py.substr(4, 4) == std::string(4, '\0'));
     CHECK(cpp.substr(4, 4) == "pdir");
+    // The reader returns the same entries for both.
+    FileContents from_py, from_cpp;
+    REQUIRE(ReadMetricsFile(Env::Default(), py_dir.File(name), &from_py).ok());
+    REQUIRE(ReadMetricsFile(Env::Default(), cpp_dir.File(name), &from_cpp).ok());
+    CHECK(from_py.layout == ValueLayout::k8);
+    REQUIRE(from_py.entries.size() == from_cpp.entries.size());
+    for (size_t i = 0; i < from_py.entries.size(); ++i) {
+      CHECK(from_py.entries[i].key == from_cpp.entries[i].key);
+      CHECK(from_py.entries[i].value == from_cpp.entries[i].value);
+    }
     py.replace(4, 4, "pdir");
     if (py != cpp) {
       size_t i = 0;
