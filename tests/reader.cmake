@@ -5,3 +5,6 @@ promdir_test(reader_test
 promdir_test(merge_test
   SOURCES merge_golden_test.cc exposition_test.cc exposition_parse.cc
   LIBS promdir_reader)
+promdir_test(collectable_test
+  SOURCES collectable_test.cc exposition_parse.cc
+  LIBS promdir_reader prometheus-cpp::pull)
