@@ -59,6 +59,7 @@ small with crash-safe compaction. Includes promdir-collector, the promdir
 CLI, systemd units, and the C++ library with its headers and CMake config.")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_STRIP_FILES ON)  # binaries without debug info
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/promdir/promdir")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
