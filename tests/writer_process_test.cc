@@ -270,6 +270,30 @@ TEST_CASE("worker id: a second live process with the same id gets a distinct fil
   CHECK(!IsLocked(dir.File("counter_same.db")));
 }
 
+TEST_CASE("worker id: a lock-free writer's file of a live pid is not taken over") {
+  TempDir dir;
+  // A file as Python writes it (no magic), named by a live pid: the parent.
+  std::string live = std::to_string(::getppid());
+  std::string python_file(65536, '\0');
+  python_file[0] = 8;
+  test::WriteFile(dir.File("counter_" + live + ".db"), python_file);
+  std::string log = dir.File("stderr.txt");
+  int saved = ::dup(2);
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ::dup2(fd, 2);
+  {
+    Registry registry(Opts(dir, live));
+    BuildCounter().Name("c").Register(registry).Add({}).Inc();
+  }
+  ::dup2(saved, 2);
+  ::close(saved);
+  ::close(fd);
+  CHECK(test::ReadFile(dir.File("counter_" + live + ".db")) == python_file);
+  std::string other = "counter_" + live + "-" + std::to_string(::getpid()) + ".db";
+  CHECK(FileValues(dir.File(other))[Key("c", "c_total", {}, "")] == 1);
+  CHECK(test::ReadFile(log).find("live process " + live) != std::string::npos);
+}
+
 TEST_CASE("ENOSPC: series creation fails visibly, the process keeps running") {
   TempDir dir;
   test::FaultEnv env;

@@ -18,7 +18,10 @@
 // Identity. <id> is the worker id of the Options, else the pid. A file that
 // already exists for the id (a restarted worker) is reopened and its values
 // continue, in the file's own value layout. If that file is held by a live
-// writer, the process uses `<id>-<pid>` instead and logs why to stderr.
+// writer (its lock is held; or it lacks promdir's magic, as Python's files
+// do, and its id is the pid of another live process), or it is not a
+// metrics file, the process uses `<id>-<pid>` instead and logs one line
+// naming both files to stderr.
 //
 // Liveness. The process holds an OFD write lock on each of its files until
 // the Registry is destroyed or the process exits; the kernel drops it when

@@ -162,6 +162,17 @@ Status MetricsFile::LoadExisting(uint64_t size, ValueLayout preferred) {
   size_t got = 0;
   Status s = env_->ReadAt(fd_, 0, header, sizeof(header), &got);
   if (!s.ok()) return Annotate(s, "read " + path_);
+  // A file without promdir's magic was written by a client that takes no
+  // lock (Python's): if its id is the pid of another live process, that
+  // process may still be writing it.
+  bool numeric = !id_.empty() && id_.find_first_not_of("0123456789") == std::string::npos;
+  if (std::memcmp(header + 4, kMagic, 4) != 0 && numeric && id_.size() < 10) {
+    int pid = std::stoi(id_);
+    if (pid != env_->GetPid() && env_->PidExists(pid)) {
+      return Status::Busy(path_ + " belongs to live process " + id_ +
+                          " (a writer that takes no lock)");
+    }
+  }
   int32_t used;
   std::memcpy(&used, header, 4);
   if (used == 0) used = format::kHeaderSize;  // created, never initialised
