@@ -6,6 +6,7 @@
 #include <prometheus/exposer.h>
 
 #include "tests/exposition_parse.h"
+#include "tests/reader_test_util.h"
 #include "tests/test_util.h"
 
 namespace promdir {
@@ -13,13 +14,6 @@ namespace {
 
 const std::string kFixtures = PROMDIR_FIXTURES_DIR;
 
-std::string CopyFixture(const std::string& name, const test::TempDir& tmp) {
-  int rc = -1;
-  test::RunCommand("cp -a '" + kFixtures + "/" + name + "/dir' '" +
-                       tmp.File(name) + "'", "", &rc);
-  REQUIRE(rc == 0);
-  return tmp.File(name);
-}
 
 test::Parsed WithoutExposerMetrics(test::Parsed p) {
   std::erase_if(p.families,
@@ -32,7 +26,7 @@ TEST_CASE("the Exposer serves the merged directory as promdir renders it") {
     INFO(name);
     test::TempDir tmp;
     CollectorOptions opt;
-    opt.directory = CopyFixture(name, tmp);
+    opt.directory = test::CopyFixture(name, tmp);
     opt.liveness = LivenessMode::kNone;
     int scrapes = 0;
     auto dir = std::make_shared<DirectoryCollectable>(
@@ -70,7 +64,7 @@ TEST_CASE("the model keeps every sample of the exotic fixtures") {
     INFO(name);
     test::TempDir tmp;
     CollectorOptions opt;
-    opt.directory = CopyFixture(name, tmp);
+    opt.directory = test::CopyFixture(name, tmp);
     opt.liveness = LivenessMode::kNone;
     DirectoryCollector c(opt);
     std::vector<MetricFamily> families;

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "promdir/merge.h"
+#include "tests/reader_test_util.h"
 #include "tests/test_util.h"
 
 namespace promdir {
@@ -93,12 +94,8 @@ TEST_CASE("fixture expositions pass promtool and Python's OpenMetrics parser") {
                            "pyhead-exotic", "corrupt"}) {
     INFO(name);
     test::TempDir copy;
-    int cp = -1;
-    test::RunCommand("cp -a '" + kFixtures + "/" + name + "/dir' '" +
-                         copy.File("dir") + "'", "", &cp);
-    REQUIRE(cp == 0);
     CollectorOptions opt;
-    opt.directory = copy.File("dir");
+    opt.directory = test::CopyFixture(name, copy);
     opt.liveness = LivenessMode::kNone;
     DirectoryCollector c(opt);
     std::string text, om;

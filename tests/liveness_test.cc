@@ -8,6 +8,7 @@
 
 #include "lib/src/env.h"
 #include "tests/reader_file_builder.h"
+#include "tests/reader_test_util.h"
 #include "tests/test_util.h"
 
 namespace promdir {
@@ -23,31 +24,14 @@ TEST_CASE("a forked writer holding the lock is live until SIGKILL") {
   test::TempDir dir;
   std::string path = dir.File("counter_w1.db");
   test::WriteFile(path, test::FileBuilder().Magic().Build());
-  int ready[2];
-  REQUIRE(::pipe(ready) == 0);
-  pid_t child = ::fork();
-  if (child == 0) {
-    int fd = -1;
-    if (!Env::Default()->Open(path, O_RDWR, 0, &fd).ok() ||
-        !Env::Default()->TryLock(fd).ok()) {
-      ::_exit(1);
-    }
-    char c = 'x';
-    (void)!::write(ready[1], &c, 1);
-    while (true) ::pause();
-  }
-  char c;
-  REQUIRE(::read(ready[0], &c, 1) == 1);
+  test::LockHolder writer(path);
   int fd = OpenRead(path);
-  std::string id = std::to_string(child);
   for (LivenessMode mode : {LivenessMode::kAuto, LivenessMode::kLock}) {
     Verdict v = ProbeWriter(Env::Default(), fd, "w1", mode);
     CHECK(v.state == WriterState::kLive);
     CHECK(v.locked);
   }
-  ::kill(child, SIGKILL);
-  int status;
-  ::waitpid(child, &status, 0);
+  writer.Kill();
   Verdict v = ProbeWriter(Env::Default(), fd, "w1", LivenessMode::kAuto);
   CHECK(v.state == WriterState::kDead);
   CHECK_FALSE(v.locked);
@@ -61,8 +45,6 @@ TEST_CASE("a forked writer holding the lock is live until SIGKILL") {
   CHECK(ProbeWriter(Env::Default(), fd, "w1", LivenessMode::kNone).state ==
         WriterState::kLive);
   Env::Default()->Close(fd);
-  ::close(ready[0]);
-  ::close(ready[1]);
 }
 
 TEST_CASE("a Python writer's file is live iff its pid exists") {

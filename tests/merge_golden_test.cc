@@ -6,6 +6,7 @@
 
 #include "promdir/merge.h"
 #include "tests/exposition_parse.h"
+#include "tests/reader_test_util.h"
 #include "tests/test_util.h"
 
 namespace promdir {
@@ -13,16 +14,6 @@ namespace {
 
 const std::string kFixtures = PROMDIR_FIXTURES_DIR;
 
-// A private copy of a fixture's dir/ (the collector creates its lock file
-// in the directory it reads; the shared fixtures stay untouched).
-std::string CopyFixture(const std::string& name, const test::TempDir& tmp) {
-  int rc = -1;
-  test::RunCommand("cp -a '" + kFixtures + "/" + name + "/dir' '" +
-                       tmp.File(name) + "'",
-                   "", &rc);
-  REQUIRE(rc == 0);
-  return tmp.File(name);
-}
 
 std::string RenderDir(const std::string& dir, LivenessMode mode,
                       ExpositionFormat format = ExpositionFormat::kText004,
@@ -42,7 +33,7 @@ TEST_CASE("every fixture merges to Python's expected output") {
     std::string base = kFixtures + "/" + name;
     INFO(name);
     test::TempDir tmp;
-    std::string dir = CopyFixture(name, tmp);
+    std::string dir = test::CopyFixture(name, tmp);
     test::Parsed want = test::ParseExposition(test::ReadFile(base + "/expected.txt"));
     REQUIRE(want.families.size() > 0);
     test::Parsed got = test::ParseExposition(RenderDir(dir, LivenessMode::kNone));
@@ -62,7 +53,7 @@ TEST_CASE("every fixture merges to Python's expected output") {
 TEST_CASE("the corrupt fixture: bad files skipped, reported once, counted always") {
   test::TempDir tmp;
   CollectorOptions opt;
-  opt.directory = CopyFixture("corrupt", tmp);
+  opt.directory = test::CopyFixture("corrupt", tmp);
   opt.liveness = LivenessMode::kNone;
   DirectoryCollector c(opt);
   std::vector<MetricFamily> families;

@@ -1,10 +1,12 @@
-# Tests of the reader area: file reader, liveness, merge engine, exposition.
+# Tests of the reader area: file reader, liveness, merge engine, exposition,
+# and the prometheus-cpp Collectable.
 promdir_test(reader_test
-  SOURCES reader_test.cc liveness_test.cc
+  SOURCES reader_test.cc liveness_test.cc reader_test_util.cc
   LIBS promdir_reader)
 promdir_test(merge_test
-  SOURCES merge_golden_test.cc exposition_test.cc exposition_parse.cc
+  SOURCES merge_golden_test.cc merge_test.cc exposition_test.cc
+          exposition_parse.cc reader_test_util.cc
   LIBS promdir_reader)
 promdir_test(collectable_test
-  SOURCES collectable_test.cc exposition_parse.cc
+  SOURCES collectable_test.cc exposition_parse.cc reader_test_util.cc
   LIBS promdir_reader prometheus-cpp::pull)

@@ -1,0 +1,349 @@
+// The merge engine: semantics on hand-made files, incremental scrapes,
+// liveness and pruning, concurrency, and random directories written by
+// Debian's Python client compared with Python's own collector.
+#include "promdir/merge.h"
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <thread>
+
+#include "lib/src/env.h"
+#include "promdir/reader.h"
+#include "tests/exposition_parse.h"
+#include "tests/reader_file_builder.h"
+#include "tests/reader_test_util.h"
+#include "tests/test_util.h"
+
+namespace promdir {
+namespace {
+
+namespace fs = std::filesystem;
+using test::FileBuilder;
+
+std::string Key(const std::string& metric, const std::string& sample,
+                const std::string& labels, const std::string& help = "h") {
+  return "[\"" + metric + "\", \"" + sample + "\", {" + labels + "}, \"" + help + "\"]";
+}
+
+std::map<std::string, double> Samples(DirectoryCollector* c,
+                                      ScrapeStats* stats = nullptr) {
+  std::string text;
+  REQUIRE(c->Render(ExpositionFormat::kText004, &text, stats).ok());
+  std::map<std::string, double> all;
+  for (auto& [name, f] : test::ParseExposition(text).families) {
+    for (auto& [k, v] : f.samples) all[k] = v;
+  }
+  return all;
+}
+
+DirectoryCollector* NewCollector(const std::string& dir,
+                                 LivenessMode mode = LivenessMode::kNone,
+                                 bool prune = false) {
+  CollectorOptions opt;
+  opt.directory = dir;
+  opt.liveness = mode;
+  opt.prune = prune;
+  return new DirectoryCollector(opt);
+}
+
+TEST_CASE("gauge modes, histograms and help merge as Python merges them") {
+  test::TempDir d;
+  auto g = [](const std::string& m) { return Key(m, m, "\"l\": \"x\""); };
+  for (int id : {1, 2, 3}) {
+    double v = id == 2 ? -5 : 7;  // file 2 holds the smallest, 1 and 3 tie
+    test::WriteFile(d.File("gauge_min_" + std::to_string(id) + ".db"),
+                    FileBuilder(ValueLayout::k16).Add(g("gmin"), v).Build());
+    test::WriteFile(d.File("gauge_max_" + std::to_string(id) + ".db"),
+                    FileBuilder(ValueLayout::k16).Add(g("gmax"), v).Build());
+    test::WriteFile(d.File("gauge_sum_" + std::to_string(id) + ".db"),
+                    FileBuilder(ValueLayout::k16).Add(g("gsum"), v).Build());
+    test::WriteFile(d.File("gauge_all_" + std::to_string(id) + ".db"),
+                    FileBuilder(ValueLayout::k16).Add(g("gall"), v).Build());
+    // mostrecent: file 3 is newest; file 1 never set (timestamp 0).
+    test::WriteFile(d.File("gauge_mostrecent_" + std::to_string(id) + ".db"),
+                    FileBuilder(ValueLayout::k16)
+                        .Add(g("grecent"), id * 10, id == 1 ? 0 : 1000 + id)
+                        .Add(g("gnever"), 1, 0)
+                        .Build());
+  }
+  // Histogram buckets "1" and "1.0" are one bucket; help from the first file.
+  test::WriteFile(d.File("histogram_1.db"),
+                  FileBuilder(ValueLayout::k8)
+                      .Add(Key("h", "h_bucket", "\"le\": \"1.0\"", "first"), 2)
+                      .Add(Key("h", "h_bucket", "\"le\": \"+Inf\"", "first"), 1)
+                      .Add(Key("h", "h_sum", "", "first"), 1.5)
+                      .Build());
+  test::WriteFile(d.File("histogram_2.db"),
+                  FileBuilder(ValueLayout::k8)
+                      .Add(Key("h", "h_bucket", "\"le\": \"0.5\"", "second"), 1)
+                      .Add(Key("h", "h_bucket", "\"le\": \"1\"", "second"), 1)
+                      .Add(Key("h", "h_sum", "", "second"), 0.25)
+                      .Build());
+  std::unique_ptr<DirectoryCollector> c(NewCollector(d.path()));
+  auto s = Samples(c.get());
+  CHECK(s["gmin{l=\"x\"}"] == -5);
+  CHECK(s["gmax{l=\"x\"}"] == 7);
+  CHECK(s["gsum{l=\"x\"}"] == 9);
+  CHECK(s["gall{l=\"x\",pid=\"1\"}"] == 7);
+  CHECK(s["gall{l=\"x\",pid=\"2\"}"] == -5);
+  CHECK(s["grecent{l=\"x\"}"] == 30);
+  CHECK_FALSE(s.count("gnever{l=\"x\"}"));
+  CHECK(s["h_bucket{le=\"0.5\"}"] == 1);
+  CHECK(s["h_bucket{le=\"1\"}"] == 4);  // parser keys le numerically
+  CHECK(s["h_bucket{le=\"inf\"}"] == 5);
+  CHECK(s["h_count{}"] == 5);
+  CHECK(s["h_sum{}"] == 1.75);
+  std::vector<MetricFamily> families;
+  REQUIRE(c->Collect(&families, nullptr).ok());
+  for (const MetricFamily& f : families) {
+    if (f.name == "h") {
+      CHECK(f.help == "first");
+      CHECK(f.type == MetricType::kHistogram);
+      REQUIRE(f.samples.size() == 5);
+      CHECK(f.samples[1].labels[0].second == "1.0");
+    }
+    if (f.name == "gnever") CHECK(f.samples.empty());
+  }
+}
+
+TEST_CASE("the fast render path writes exactly what the model path writes") {
+  for (const char* name : {"py016-web", "py016-exotic", "pyhead-web",
+                           "pyhead-exotic", "corrupt"}) {
+    INFO(name);
+    test::TempDir tmp;
+    std::unique_ptr<DirectoryCollector> c(
+        NewCollector(test::CopyFixture(name, tmp)));
+    for (ExpositionFormat f :
+         {ExpositionFormat::kText004, ExpositionFormat::kOpenMetrics100}) {
+      std::string fast, model;
+      std::vector<MetricFamily> families;
+      REQUIRE(c->Render(f, &fast, nullptr).ok());
+      REQUIRE(c->Collect(&families, nullptr).ok());
+      AppendFamilies(f, families, &model);
+      CHECK(fast == model);
+      CHECK(fast.size() > 100);
+    }
+  }
+}
+
+TEST_CASE("a later scrape parses only appended entries and rereads values") {
+  test::TempDir d;
+  std::string path = d.File("counter_7.db");
+  FileBuilder b(ValueLayout::k8);
+  b.Add(Key("a", "a_total", "\"x\": \"1\""), 1);
+  test::WriteFile(path, b.Build());
+  struct stat before;
+  REQUIRE(::stat(path.c_str(), &before) == 0);
+  std::unique_ptr<DirectoryCollector> c(NewCollector(d.path()));
+  ScrapeStats s1, s2, s3;
+  CHECK(Samples(c.get(), &s1)["a_total{x=\"1\"}"] == 1);
+  CHECK(s1.cache_misses == 1);
+
+  // The writer appends a series and updates the first value in place.
+  FileBuilder b2(ValueLayout::k8);
+  b2.Add(Key("a", "a_total", "\"x\": \"1\""), 5).Add(Key("a", "a_total", "\"x\": \"2\""), 3);
+  test::WriteFile(path, b2.Build());
+  struct stat after;
+  REQUIRE(::stat(path.c_str(), &after) == 0);
+  REQUIRE(before.st_ino == after.st_ino);
+  auto s = Samples(c.get(), &s2);
+  CHECK(s["a_total{x=\"1\"}"] == 5);
+  CHECK(s["a_total{x=\"2\"}"] == 3);
+  CHECK(s2.cache_hits == 1);
+  CHECK(s2.cache_misses == 0);
+  CHECK(s2.entries == 2);
+
+  // A new file under the same name (a new inode) is parsed from the start.
+  test::WriteFile(path + ".tmp",
+                  FileBuilder(ValueLayout::k16).Add(Key("b", "b_total", ""), 9).Build());
+  REQUIRE(::rename((path + ".tmp").c_str(), path.c_str()) == 0);
+  s = Samples(c.get(), &s3);
+  CHECK(s3.cache_misses == 1);
+  CHECK(s["b_total{}"] == 9);
+  CHECK_FALSE(s.count("a_total{x=\"1\"}"));
+}
+
+// An Env that lists a file which is gone by the time it is read.
+class VanishingEnv : public EnvWrapper {
+ public:
+  VanishingEnv() : EnvWrapper(Env::Default()) {}
+  Status ListDir(const std::string& d, std::vector<std::string>* n) override {
+    Status s = target()->ListDir(d, n);
+    n->push_back("counter_424242.db");
+    return s;
+  }
+};
+
+TEST_CASE("a file that vanishes between listing and reading is not an error") {
+  test::TempDir d;
+  test::WriteFile(d.File("counter_1.db"),
+                  FileBuilder().Add(Key("a", "a_total", ""), 2).Build());
+  VanishingEnv env;
+  CollectorOptions opt;
+  opt.directory = d.path();
+  opt.env = &env;
+  DirectoryCollector c(opt);
+  ScrapeStats stats;
+  CHECK(Samples(&c, &stats)["a_total{}"] == 2);
+  CHECK(stats.new_bad_files.empty());
+  CHECK(stats.bad_files_by_reason.empty());
+}
+
+TEST_CASE("an unlistable directory is an error naming it") {
+  std::unique_ptr<DirectoryCollector> c(NewCollector("/nonexistent/promdir-dir"));
+  std::string out;
+  Status s = c->Render(ExpositionFormat::kText004, &out, nullptr);
+  CHECK_FALSE(s.ok());
+  CHECK(s.ToString().find("/nonexistent/promdir-dir") != std::string::npos);
+}
+
+TEST_CASE("dead writers' live gauges are left out, and pruned on request") {
+  test::TempDir d;
+  std::string me = std::to_string(::getpid());
+  auto gauge = FileBuilder(ValueLayout::k8).Add(Key("g", "g", ""), 4).Build();
+  test::WriteFile(d.File("gauge_livesum_4194999.db"), gauge);  // no such pid
+  test::WriteFile(d.File("gauge_livesum_" + me + ".db"), gauge);
+  test::WriteFile(d.File("gauge_sum_4194999.db"),
+                  FileBuilder(ValueLayout::k8).Add(Key("s", "s", ""), 1).Build());
+  test::WriteFile(d.File("counter_4194999.db"),
+                  FileBuilder(ValueLayout::k8).Add(Key("c", "c_total", ""), 6).Build());
+  {
+    std::unique_ptr<DirectoryCollector> c(NewCollector(d.path(), LivenessMode::kAuto));
+    ScrapeStats stats;
+    auto s = Samples(c.get(), &stats);
+    CHECK(s["g{}"] == 4);  // only the live writer's
+    CHECK(s["s{}"] == 1);  // not a live* mode: stays
+    CHECK(s["c_total{}"] == 6);
+    CHECK(stats.pruned_series == 1);
+    CHECK(stats.pruned_files == 0);
+    CHECK((stats.files[{"gauge_livesum", "dead"}]) == 1);
+    CHECK((stats.files[{"gauge_livesum", "live"}]) == 1);
+    CHECK(fs::exists(d.File("gauge_livesum_4194999.db")));
+  }
+  {
+    std::unique_ptr<DirectoryCollector> c(NewCollector(d.path(), LivenessMode::kNone));
+    CHECK(Samples(c.get())["g{}"] == 8);
+  }
+  std::unique_ptr<DirectoryCollector> c(
+      NewCollector(d.path(), LivenessMode::kPid, /*prune=*/true));
+  ScrapeStats stats;
+  CHECK(Samples(c.get(), &stats)["g{}"] == 4);
+  CHECK(stats.pruned_files == 1);
+  CHECK_FALSE(fs::exists(d.File("gauge_livesum_4194999.db")));
+  CHECK(fs::exists(d.File("gauge_livesum_" + me + ".db")));
+  CHECK(fs::exists(d.File("counter_4194999.db")));
+}
+
+TEST_CASE("a promdir writer is live while it holds its lock, whatever its pid") {
+  test::TempDir d;
+  std::string path = d.File("gauge_livesum_w1.db");
+  test::WriteFile(path, FileBuilder().Magic().Add(Key("g", "g", ""), 3).Build());
+  test::LockHolder writer(path);
+  std::unique_ptr<DirectoryCollector> c(NewCollector(d.path(), LivenessMode::kAuto));
+  CHECK(Samples(c.get())["g{}"] == 3);
+  writer.Kill();
+  ScrapeStats stats;
+  CHECK_FALSE(Samples(c.get(), &stats).count("g{}"));
+  CHECK(stats.pruned_series == 1);
+}
+
+TEST_CASE("concurrent scrapes are safe and agree") {
+  test::TempDir tmp;
+  std::unique_ptr<DirectoryCollector> c(
+      NewCollector(test::CopyFixture("py016-exotic", tmp)));
+  std::string first;
+  REQUIRE(c->Render(ExpositionFormat::kText004, &first, nullptr).ok());
+  std::vector<std::string> outs(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        std::string out;
+        c->Render(ExpositionFormat::kText004, &out, nullptr);
+        if (i == 19) outs[t] = out;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const std::string& o : outs) CHECK(o == first);
+}
+
+// Python workers with random series in random processes; Python's collector
+// and promdir agree on the 8-byte directory, and promdir gives the same on a
+// 16-byte copy of it.
+TEST_CASE("random directories: promdir agrees with Python's collector") {
+  const std::string script = R"PY(
+import os, sys, random
+d = sys.argv[1]; seed = int(sys.argv[2])
+os.environ['PROMETHEUS_MULTIPROC_DIR'] = d
+rnd = random.Random(seed)
+modes = ['all', 'liveall', 'min', 'livemin', 'max', 'livemax', 'sum', 'livesum']
+pids = []
+for w in range(rnd.randint(1, 6)):
+    wseed = rnd.randint(0, 10**9)
+    pid = os.fork()
+    if pid == 0:
+        r = random.Random(wseed)
+        from prometheus_client import Counter, Gauge, Histogram, Summary
+        c = Counter('rc', 'Counter "h" \\ x', ['a', 'b'])
+        h = Histogram('rh', 'Hist', ['a'], buckets=[0.1, 1, 2.5, 10])
+        s = Summary('rs', 'Sum', ['a'])
+        gs = [Gauge('rg_' + m, 'G ' + m, ['a'], multiprocess_mode=m) for m in modes]
+        vals = ['x', 'y\n', 'caf\u00e9', '"q"', '\\', '']
+        for i in range(r.randint(1, 200)):
+            a = r.choice(vals); b = str(r.randint(0, 5))
+            k = r.randint(0, 3)
+            if k == 0: c.labels(a, b).inc(r.random() * 10)
+            elif k == 1: h.labels(a).observe(r.random() * 12 - 1)
+            elif k == 2: s.labels(a).observe(r.random() * 5)
+            else: r.choice(gs).labels(a).set(r.random() * 100 - 50)
+        os._exit(0)
+    os.waitpid(pid, 0)
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+reg = CollectorRegistry(); MultiProcessCollector(reg, path=d)
+sys.stdout.write(generate_latest(reg).decode('utf-8'))
+)PY";
+  test::TempDir tmp;
+  test::WriteFile(tmp.File("w.py"), script);
+  for (int seed = 1; seed <= 6; ++seed) {
+    INFO("seed ", seed);
+    std::string d8 = tmp.File("d8_" + std::to_string(seed));
+    std::string d16 = tmp.File("d16_" + std::to_string(seed));
+    fs::create_directory(d8);
+    fs::create_directory(d16);
+    int rc = -1;
+    std::string python = test::RunCommand(std::string(test::kPython) + " " +
+                                              tmp.File("w.py") + " " + d8 + " " +
+                                              std::to_string(seed),
+                                          "", &rc);
+    REQUIRE(rc == 0);
+    // The same entries in the 16-byte layout.
+    for (const auto& e : fs::directory_iterator(d8)) {
+      FileContents fc;
+      REQUIRE(ReadMetricsFile(Env::Default(), e.path().string(), &fc).ok());
+      CHECK(fc.layout == ValueLayout::k8);
+      FileBuilder b(ValueLayout::k16);
+      for (const FileEntry& fe : fc.entries) b.Add(fe.key, fe.value, 0);
+      test::WriteFile(d16 + "/" + e.path().filename().string(), b.Build());
+    }
+    test::Parsed want = test::ParseExposition(python);
+    REQUIRE(want.families.size() > 0);
+    for (const std::string& dir : {d8, d16}) {
+      std::unique_ptr<DirectoryCollector> c(NewCollector(dir));
+      std::string ours;
+      REQUIRE(c->Render(ExpositionFormat::kText004, &ours, nullptr).ok());
+      CHECK(test::DiffExpositions(want, test::ParseExposition(ours), true) == "");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace promdir
