@@ -30,6 +30,7 @@ struct Fixture {
   promdir::Family<promdir::Counter>* labelled;
   promdir::Family<promdir::Histogram>* histograms;
   promdir::Family<promdir::Gauge>* gauges;
+  promdir::Family<promdir::Summary>* summaries;
 
   Fixture() {
     const char* base = std::getenv("TMPDIR");
@@ -47,6 +48,8 @@ struct Fixture {
                       .Labels({"t"}).Register(*registry);
     gauges = &promdir::BuildGauge().Name("bench_level").Help("g")
                   .Labels({"t"}).Mode(promdir::GaugeMode::kLiveSum).Register(*registry);
+    summaries = &promdir::BuildSummary().Name("bench_bytes").Help("s")
+                     .Labels({"t"}).Register(*registry);
     std::atexit([] {
       std::error_code ec;
       std::filesystem::remove_all(Get().dir, ec);
@@ -107,6 +110,18 @@ void BM_GaugeSet(benchmark::State& state) {
 }
 BENCHMARK(BM_GaugeSet);
 BENCHMARK(BM_GaugeSet)->Threads(2);
+
+void BM_GaugeInc(benchmark::State& state) {
+  promdir::Gauge g = Fixture::Get().gauges->WithLabelValues("inc");
+  for (auto _ : state) g.Inc();
+}
+BENCHMARK(BM_GaugeInc);
+
+void BM_SummaryObserve(benchmark::State& state) {
+  promdir::Summary s = Fixture::Get().summaries->WithLabelValues("shared");
+  for (auto _ : state) s.Observe(0.25);
+}
+BENCHMARK(BM_SummaryObserve);
 
 void BM_CounterWithLabelValues(benchmark::State& state) {
   auto* family = Fixture::Get().labelled;

@@ -180,7 +180,8 @@ TEST_CASE("SIGKILL mid-run leaves a file the reader accepts, unlocked") {
   int pipefd[2];
   REQUIRE(::pipe(pipefd) == 0);
   pid_t pid = test::StartChild([&] {
-    Registry registry(Opts(dir));
+    // The 8-byte layout, which Debian's Python 0.16 reads as well.
+    Registry registry(test::WriterOptions(dir.path(), "", ValueLayout::k8));
     auto& f = BuildCounter().Name("spin").Labels({"i"}).Register(registry);
     for (long i = 0;; ++i) {
       f.WithLabelValues(std::to_string(i % 20000)).Inc();
@@ -203,6 +204,16 @@ TEST_CASE("SIGKILL mid-run leaves a file the reader accepts, unlocked") {
   CHECK_MESSAGE(st.ok(), st.ToString());
   CHECK(v.size() == 20000);
   CHECK(!IsLocked(path));
+  // Python's collector reads it too.
+  int rc;
+  std::string out = test::RunCommand(
+      "PROMETHEUS_MULTIPROC_DIR=" + dir.path() + " " + test::kPython +
+          " -c 'from prometheus_client import CollectorRegistry, multiprocess\n"
+          "r = CollectorRegistry()\nmultiprocess.MultiProcessCollector(r)\n"
+          "print(sum(len(f.samples) for f in r.collect()))'",
+      "", &rc);
+  CHECK(rc == 0);
+  CHECK(out == "20000\n");
 }
 
 TEST_CASE("worker id: a restarted worker continues from the stored values") {

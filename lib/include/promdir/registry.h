@@ -33,7 +33,11 @@
 // same entries at value 0, mapped at the same address: every handle the
 // child inherited now updates the child's file; the parent's files and
 // values are untouched. A child never writes under the parent's worker id;
-// a Registry the child creates itself uses its own Options.
+// a Registry the child creates itself uses its own Options. The child's
+// files are made inside fork() (a few system calls per file), so a child
+// that only calls exec() leaves files of zeros behind; they change no total
+// and `promdir compact`/`prune` removes them. posix_spawn(), popen() and
+// system() run no fork handlers and leave nothing.
 //
 // Errors. Register throws std::invalid_argument for a bad metric or label
 // name, a reserved label (`le` for histograms, `quantile` for summaries),
