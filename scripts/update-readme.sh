@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 BIN="$BUILD_DIR/bin"
-for b in promdir promdir-collector; do
+for b in promdir promdir-collector promdir-loadgen; do
   [[ -x $BIN/$b ]] || { echo "update-readme: $BIN/$b is missing" >&2; exit 1; }
 done
 tmp=$(mktemp -d)
@@ -30,6 +30,12 @@ trap 'kill "${cpid:-}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
   "$BIN/promdir-collector" --help | sed "s|$BIN/||"
   echo '```'
 } >"$tmp/collector"
+
+{
+  echo '```text'
+  "$BIN/promdir-loadgen" --help | sed "s|$BIN/||"
+  echo '```'
+} >"$tmp/loadgen"
 
 # Self-metrics: from a collector with compaction on, over a small directory.
 mkdir -p "$tmp/dir"
@@ -73,6 +79,7 @@ def fill(marker, text):
     s = pat.sub(lambda m: m.group(1) + text.rstrip("\n") + "\n" + m.group(2), s)
 fill("promdir --help", open(tmp + "/promdir").read())
 fill("promdir-collector --help", open(tmp + "/collector").read())
+fill("promdir-loadgen --help", open(tmp + "/loadgen").read())
 fill("self-metrics", open(tmp + "/self").read())
 example = open("tests/examples/quickstart.cc").read()
 s = re.sub(r"(```cpp\n)// The README's C\+\+ example.*?(```)", lambda m: m.group(1) + example + m.group(2), s, flags=re.S)

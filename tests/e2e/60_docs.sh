@@ -31,6 +31,7 @@ for c in ls dump check collect prune mark-dead compact wipe; do
   check_help "promdir $c --help" "$PROMDIR" "$c" --help
 done
 check_help "promdir-collector --help" "$COLLECTOR" --help
+check_help "promdir-loadgen --help" "$(require_bin promdir-loadgen)" --help
 
 missing=
 for p in $(grep -oE '(scripts|docs|tests)/[A-Za-z0-9_./-]+' "$README" | sed 's/[.)]*$//' | sort -u); do
