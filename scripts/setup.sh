@@ -13,7 +13,7 @@ PACKAGES=(
   libboost-dev prometheus-cpp-dev libcpp-httplib-dev libcli11-dev
   doctest-dev libbenchmark-dev zlib1g-dev
   python3 python3-prometheus-client python3-yaml gunicorn prometheus curl
-  dpkg-dev systemd
+  dpkg-dev systemd procps
 )
 
 missing=()
