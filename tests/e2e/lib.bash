@@ -98,32 +98,47 @@ stop_bg() {
 # wait_http URL PID LOGFILE [TIMEOUT_S]: polls until URL answers 200; fails
 # early if PID died (showing its log).
 wait_http() {
-  local url=$1 pid=$2 logfile=$3 timeout=${4:-60}
+  try_wait_http "$@" && return 0
+  tail -n 40 "$3" >&2 || true
+  if kill -0 "$2" 2>/dev/null; then fail "$1 not ready after ${4:-60}s"; fi
+  fail "process $2 exited before $1 was ready"
+}
+
+# try_wait_http URL PID LOGFILE [TIMEOUT_S]: like wait_http, but returns 1
+# instead of failing (so a caller can retry on another port).
+try_wait_http() {
+  local url=$1 pid=$2 timeout=${4:-60}
   local deadline=$((SECONDS + timeout))
   while ((SECONDS < deadline)); do
     if curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; then return 0; fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 40 "$logfile" >&2 || true
-      fail "process $pid exited before $url was ready"
-    fi
+    kill -0 "$pid" 2>/dev/null || return 1
     sleep 0.1
   done
-  tail -n 40 "$logfile" >&2 || true
-  fail "$url not ready after ${timeout}s"
+  return 1
 }
 
 # start_collector DIR LOGFILE ARGS...: starts promdir-collector on a free
-# port; sets COLLECTOR_PID and COLLECTOR_URL (base, no path).
+# port (another one if that port was taken meanwhile); sets COLLECTOR_PID
+# and COLLECTOR_URL (base, no path).
 start_collector() {
   local dir=$1 logfile=$2; shift 2
-  local bin port
+  local bin port attempt
   bin=$(require_bin promdir-collector)
-  port=$(free_port)
-  start_bg "$logfile" "$bin" --dir "$dir" --web.listen-address "127.0.0.1:$port" "$@"
-  COLLECTOR_PID=$BG_PID
-  COLLECTOR_URL="http://127.0.0.1:$port"
-  wait_http "$COLLECTOR_URL/-/ready" "$COLLECTOR_PID" "$logfile" 30
-  log "collector ready at $COLLECTOR_URL (pid $COLLECTOR_PID)"
+  for attempt in 1 2 3; do
+    port=$(free_port)
+    start_bg "$logfile" "$bin" --dir "$dir" --web.listen-address "127.0.0.1:$port" "$@"
+    COLLECTOR_PID=$BG_PID
+    COLLECTOR_URL="http://127.0.0.1:$port"
+    if try_wait_http "$COLLECTOR_URL/-/ready" "$COLLECTOR_PID" "$logfile" 30; then
+      log "collector ready at $COLLECTOR_URL (pid $COLLECTOR_PID)"
+      return 0
+    fi
+    kill -0 "$COLLECTOR_PID" 2>/dev/null && break  # alive but not ready: no retry
+    grep -qi 'address already in use\|bind' "$logfile" || break
+    log "port $port was taken; retrying"
+  done
+  tail -n 40 "$logfile" >&2 || true
+  fail "promdir-collector did not become ready (see above)"
 }
 
 # start_prometheus TARGET WORKDIR: a real Prometheus on loopback scraping
