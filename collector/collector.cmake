@@ -10,3 +10,9 @@ target_compile_definitions(promdir_http PRIVATE PROMDIR_VERSION="${PROJECT_VERSI
 target_link_libraries(promdir_http PUBLIC
   promdir_maintenance promdir_reader promdir_core
   PkgConfig::HTTPLIB ZLIB::ZLIB CLI11::CLI11 Threads::Threads)
+
+add_executable(promdir-collector ${CMAKE_CURRENT_SOURCE_DIR}/main.cc)
+target_link_libraries(promdir-collector PRIVATE promdir_http)
+if(PROMDIR_INSTALL)
+  install(TARGETS promdir-collector RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()

@@ -5,3 +5,9 @@ if(TARGET promdir_http)
     SOURCES collector_unit_test.cc
     LIBS promdir_http CLI11::CLI11)
 endif()
+if(TARGET promdir-collector)
+  promdir_test(collector_e2e_test
+    SOURCES collector_e2e_test.cc collector_process.cc
+    LIBS promdir_http PkgConfig::HTTPLIB)
+  add_dependencies(collector_e2e_test promdir-collector)
+endif()

@@ -26,9 +26,12 @@ void SendBody(const httplib::Request& req, httplib::Response* res, int status,
               std::string body, std::string_view content_type, int gzip_level,
               std::string_view vary_extra = {});
 
-// A short text/plain body ending in a newline.
+// A short text/plain body ending in a newline. With `close`, the response
+// says "Connection: close" and the connection is closed once the body is
+// sent: the library itself keeps it open whatever the response says, and
+// would then parse a refused request's unread body as the next request.
 void SendText(const httplib::Request& req, httplib::Response* res, int status,
-              std::string_view text, int gzip_level);
+              std::string_view text, int gzip_level, bool close = false);
 
 }  // namespace promdir::http
 

@@ -85,9 +85,9 @@ void CollectorServer::Install() {
   const int level = options_.gzip_level;
   auto refuse_method = [level](const Request& req, Response& res) {
     res.set_header("Allow", "GET, HEAD");
-    res.set_header("Connection", "close");
     SendText(req, &res, 405,
-             "method " + req.method + " not allowed; use GET or HEAD", level);
+             "method " + req.method + " not allowed; use GET or HEAD", level,
+             /*close=*/true);
   };
   // A client that waits for "100 Continue" before sending its body gets the
   // 405 instead.
@@ -109,8 +109,8 @@ void CollectorServer::Install() {
     }
     if (req.headers.size() > options_.max_headers ||
         header_bytes > options_.max_header_bytes) {
-      res.set_header("Connection", "close");
-      SendText(req, &res, 431, "request headers too large", level);
+      SendText(req, &res, 431, "request headers too large", level,
+               /*close=*/true);
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
