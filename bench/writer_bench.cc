@@ -34,22 +34,39 @@ struct Fixture {
 
   Fixture() {
     const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/promdir-bench-XXXXXX";
+    std::string tmpl =
+        std::string(base && *base ? base : "/tmp") + "/promdir-bench-XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
     dir = tmpl;
     promdir::Options options;
     options.directory = dir;
     registry = new promdir::Registry(options);
-    counters = &promdir::BuildCounter().Name("bench_total").Help("c")
-                    .Labels({"t"}).Register(*registry);
-    labelled = &promdir::BuildCounter().Name("bench_requests_total").Help("c")
-                    .Labels({"method", "route"}).Register(*registry);
-    histograms = &promdir::BuildHistogram().Name("bench_seconds").Help("h")
-                      .Labels({"t"}).Register(*registry);
-    gauges = &promdir::BuildGauge().Name("bench_level").Help("g")
-                  .Labels({"t"}).Mode(promdir::GaugeMode::kLiveSum).Register(*registry);
-    summaries = &promdir::BuildSummary().Name("bench_bytes").Help("s")
-                     .Labels({"t"}).Register(*registry);
+    counters = &promdir::BuildCounter()
+                    .Name("bench_total")
+                    .Help("c")
+                    .Labels({"t"})
+                    .Register(*registry);
+    labelled = &promdir::BuildCounter()
+                    .Name("bench_requests_total")
+                    .Help("c")
+                    .Labels({"method", "route"})
+                    .Register(*registry);
+    histograms = &promdir::BuildHistogram()
+                      .Name("bench_seconds")
+                      .Help("h")
+                      .Labels({"t"})
+                      .Register(*registry);
+    gauges = &promdir::BuildGauge()
+                  .Name("bench_level")
+                  .Help("g")
+                  .Labels({"t"})
+                  .Mode(promdir::GaugeMode::kLiveSum)
+                  .Register(*registry);
+    summaries = &promdir::BuildSummary()
+                     .Name("bench_bytes")
+                     .Help("s")
+                     .Labels({"t"})
+                     .Register(*registry);
     std::atexit([] {
       std::error_code ec;
       std::filesystem::remove_all(Get().dir, ec);
@@ -76,8 +93,8 @@ BENCHMARK(BM_AtomicBaseline);
 BENCHMARK(BM_AtomicBaseline)->Threads(2);
 
 void CounterInc(benchmark::State& state, bool private_series) {
-  promdir::Counter c =
-      Fixture::Get().counters->WithLabelValues(ThreadLabel(state, private_series));
+  promdir::Counter c = Fixture::Get().counters->WithLabelValues(
+      ThreadLabel(state, private_series));
   for (auto _ : state) c.Inc();
 }
 void BM_CounterInc(benchmark::State& state) { CounterInc(state, false); }
@@ -87,15 +104,17 @@ BENCHMARK(BM_CounterInc)->Threads(2);
 BENCHMARK(BM_CounterIncPrivate)->Threads(2);
 
 void HistogramObserve(benchmark::State& state, bool private_series) {
-  promdir::Histogram h =
-      Fixture::Get().histograms->WithLabelValues(ThreadLabel(state, private_series));
+  promdir::Histogram h = Fixture::Get().histograms->WithLabelValues(
+      ThreadLabel(state, private_series));
   double v = 0;
   for (auto _ : state) {
     h.Observe(v);  // walks the default buckets: 0 .. 0.99
     v = v >= 0.99 ? 0 : v + 0.01;
   }
 }
-void BM_HistogramObserve(benchmark::State& state) { HistogramObserve(state, false); }
+void BM_HistogramObserve(benchmark::State& state) {
+  HistogramObserve(state, false);
+}
 void BM_HistogramObservePrivate(benchmark::State& state) {
   HistogramObserve(state, true);
 }

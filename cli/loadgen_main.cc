@@ -50,25 +50,28 @@ int RunWorker(const Config& cfg, int index, Clock::time_point deadline) {
   try {
     promdir::Options options;
     options.directory = cfg.dir;
-    options.layout = cfg.layout == 8 ? promdir::ValueLayout::k8
-                                     : promdir::ValueLayout::k16;
+    options.layout =
+        cfg.layout == 8 ? promdir::ValueLayout::k8 : promdir::ValueLayout::k16;
     if (cfg.worker_ids) options.worker_id = std::to_string(index);
     promdir::Registry registry(options);
-    auto& requests = promdir::BuildCounter()
-                         .Name("loadgen_requests_total")
-                         .Help("Iterations run by promdir-loadgen workers, by route.")
-                         .Labels({"route"})
-                         .Register(registry);
-    auto& latency = promdir::BuildHistogram()
-                        .Name("loadgen_latency_seconds")
-                        .Help("Simulated latency of promdir-loadgen iterations.")
-                        .Labels({"route"})
-                        .Register(registry);
-    auto& inflight = promdir::BuildGauge()
-                         .Name("loadgen_inflight")
-                         .Help("Iterations running now in promdir-loadgen workers.")
-                         .Mode(promdir::GaugeMode::kLiveSum)
-                         .Register(registry);
+    auto& requests =
+        promdir::BuildCounter()
+            .Name("loadgen_requests_total")
+            .Help("Iterations run by promdir-loadgen workers, by route.")
+            .Labels({"route"})
+            .Register(registry);
+    auto& latency =
+        promdir::BuildHistogram()
+            .Name("loadgen_latency_seconds")
+            .Help("Simulated latency of promdir-loadgen iterations.")
+            .Labels({"route"})
+            .Register(registry);
+    auto& inflight =
+        promdir::BuildGauge()
+            .Name("loadgen_inflight")
+            .Help("Iterations running now in promdir-loadgen workers.")
+            .Mode(promdir::GaugeMode::kLiveSum)
+            .Register(registry);
     std::array<promdir::Counter, 4> req;
     std::array<promdir::Histogram, 4> lat;
     for (int r = 0; r < 4; ++r) {
@@ -119,36 +122,43 @@ pid_t StartWorker(const Config& cfg, int index, Clock::time_point deadline) {
 int main(int argc, char** argv) {
   Config cfg;
   CLI::App app{
-      "promdir-loadgen: fork worker processes that write metrics with the promdir "
+      "promdir-loadgen: fork worker processes that write metrics with the "
+      "promdir "
       "library, with totals known in advance.\n\n"
       "Each worker runs iterations i = 0, 1, ...: it holds the livesum gauge\n"
       "loadgen_inflight at 1 during the iteration, increments\n"
       "loadgen_requests_total{route=\"r<i%4>\"} by 1 and observes\n"
-      "((i % 100) + 0.5) / 100 seconds into loadgen_latency_seconds{route=...}\n"
-      "(Python's default buckets). The parent waits for every worker and exits 0,\n"
+      "((i % 100) + 0.5) / 100 seconds into "
+      "loadgen_latency_seconds{route=...}\n"
+      "(Python's default buckets). The parent waits for every worker and exits "
+      "0,\n"
       "or 1 if any worker failed.\n\n"
       "Examples:\n"
       "  promdir-loadgen --dir /tmp/metrics --workers 4 --iterations 1000\n"
       "      4 workers x 1000 iterations: 1000 requests per route in total.\n"
-      "  promdir-loadgen --dir /tmp/metrics --workers 8 --duration 60 --sleep-ms 10\n"
+      "  promdir-loadgen --dir /tmp/metrics --workers 8 --duration 60 "
+      "--sleep-ms 10\n"
       "      a steady load for a minute (for a demo with the collector).\n"
-      "  promdir-loadgen --dir D --workers 4 --iterations 500 --duration 30 \\\n"
+      "  promdir-loadgen --dir D --workers 4 --iterations 500 --duration 30 "
+      "\\\n"
       "      --respawn --worker-ids\n"
       "      workers that exit after 500 iterations and are replaced, reusing\n"
       "      their ids (files continue) until 30 s have passed.\n"};
   app.get_formatter()->column_width(34);
   const char* env_dir = std::getenv("PROMETHEUS_MULTIPROC_DIR");
   if (env_dir && *env_dir) cfg.dir = env_dir;
-  app.add_option("--dir", cfg.dir,
-                 "The multiprocess directory (default: $PROMETHEUS_MULTIPROC_DIR)");
+  app.add_option(
+      "--dir", cfg.dir,
+      "The multiprocess directory (default: $PROMETHEUS_MULTIPROC_DIR)");
   app.add_option("--workers", cfg.workers, "Worker processes to fork")
       ->check(CLI::Range(1, 10000));
   app.add_option("--iterations", cfg.iterations,
                  "Iterations per worker (default: until --duration ends)")
       ->check(CLI::Range(0LL, 1LL << 50));
-  app.add_option("--layout", cfg.layout,
-                 "Value layout of new files: 16 (prometheus_client >= 0.18) or 8 "
-                 "(0.17 and older, Debian 12's 0.16)")
+  app.add_option(
+         "--layout", cfg.layout,
+         "Value layout of new files: 16 (prometheus_client >= 0.18) or 8 "
+         "(0.17 and older, Debian 12's 0.16)")
       ->check(CLI::IsMember({8, 16}));
   app.add_flag("--worker-ids", cfg.worker_ids,
                "Write under worker ids 0..N-1 instead of pids");
@@ -157,9 +167,10 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--sleep-ms", cfg.sleep_ms, "Pause between iterations, in ms")
       ->check(CLI::Range(0, 3600000));
-  app.add_flag("--respawn", cfg.respawn,
-               "Replace each worker that finishes its iterations with a new one "
-               "until --duration ends (needs --duration and --iterations)");
+  app.add_flag(
+      "--respawn", cfg.respawn,
+      "Replace each worker that finishes its iterations with a new one "
+      "until --duration ends (needs --duration and --iterations)");
   CLI11_PARSE(app, argc, argv);
 
   if (cfg.dir.empty()) {
@@ -180,8 +191,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (cfg.respawn && (cfg.duration <= 0 || cfg.iterations < 0)) {
-    std::fprintf(stderr,
-                 "promdir-loadgen: --respawn needs --duration and --iterations\n");
+    std::fprintf(
+        stderr,
+        "promdir-loadgen: --respawn needs --duration and --iterations\n");
     return 2;
   }
 
@@ -221,10 +233,11 @@ int main(int argc, char** argv) {
     bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (!ok) {
       ++failed;
-      std::fprintf(stderr, "promdir-loadgen: worker %d (pid %d) %s %d\n", index,
-                   static_cast<int>(pid),
-                   WIFSIGNALED(status) ? "was killed by signal" : "exited with",
-                   WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+      std::fprintf(
+          stderr, "promdir-loadgen: worker %d (pid %d) %s %d\n", index,
+          static_cast<int>(pid),
+          WIFSIGNALED(status) ? "was killed by signal" : "exited with",
+          WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
     } else if (cfg.respawn && !g_stop && Clock::now() < deadline) {
       pid_t again = StartWorker(cfg, index, deadline);
       if (again > 0) {
@@ -235,7 +248,8 @@ int main(int argc, char** argv) {
       }
     }
   }
-  std::fprintf(stderr, "promdir-loadgen: %lld worker processes ran in %s, %d failed\n",
+  std::fprintf(stderr,
+               "promdir-loadgen: %lld worker processes ran in %s, %d failed\n",
                started, cfg.dir.c_str(), failed);
   return failed == 0 ? 0 : 1;
 }

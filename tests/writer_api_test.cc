@@ -49,10 +49,12 @@ TEST_CASE("writer: a counter's file has Python's layout, header and key") {
       std::string path = dir.File("counter_" + Pid() + ".db");
       std::string bytes = test::ReadFile(path);
       REQUIRE(bytes.size() == 65536);
-      std::string key = Key("req", "req_total", {{"method", "GET"}}, "Requests");
+      std::string key =
+          Key("req", "req_total", {{"method", "GET"}}, "Requests");
       int32_t used;
       std::memcpy(&used, bytes.data(), 4);
-      CHECK(used == static_cast<int32_t>(8 + format::EntrySize(key.size(), layout)));
+      CHECK(used ==
+            static_cast<int32_t>(8 + format::EntrySize(key.size(), layout)));
       CHECK(bytes.substr(4, 4) == "pdir");
       int32_t key_len;
       std::memcpy(&key_len, bytes.data() + 8, 4);
@@ -68,17 +70,19 @@ TEST_CASE("writer: a counter's file has Python's layout, header and key") {
   }
 }
 
-TEST_CASE("writer: histograms write _sum then per-bucket counts with Go-style le") {
+TEST_CASE(
+    "writer: histograms write _sum then per-bucket counts with Go-style le") {
   TempDir dir;
   Registry registry(Opts(dir));
-  auto& f = BuildHistogram().Name("lat").Help("h").Labels({"r"}).Register(registry);
+  auto& f =
+      BuildHistogram().Name("lat").Help("h").Labels({"r"}).Register(registry);
   REQUIRE(f.buckets().size() == 15);
   CHECK(f.buckets().front() == 0.005);
   CHECK(std::isinf(f.buckets().back()));
   Histogram h = f.WithLabelValues("a");
   h.Observe(0.3);
-  h.Observe(0.5);   // lands in le=0.5 (value <= bound)
-  h.Observe(100);   // +Inf
+  h.Observe(0.5);           // lands in le=0.5 (value <= bound)
+  h.Observe(100);           // +Inf
   h.Observe(std::nan(""));  // no bucket, as in Python
   CHECK(h.num_buckets() == 15);
   Status st;
@@ -91,15 +95,18 @@ TEST_CASE("writer: histograms write _sum then per-bucket counts with Go-style le
   CHECK(std::isnan(v[Key("lat", "lat_sum", {{"r", "a"}}, "h")]));
 
   FileContents contents;
-  REQUIRE(ReadMetricsFile(Env::Default(), dir.File("histogram_" + Pid() + ".db"),
-                          &contents).ok());
+  REQUIRE(ReadMetricsFile(Env::Default(),
+                          dir.File("histogram_" + Pid() + ".db"), &contents)
+              .ok());
   CHECK(contents.entries[0].key == Key("lat", "lat_sum", {{"r", "a"}}, "h"));
   CHECK(contents.entries[1].key ==
         Key("lat", "lat_bucket", {{"r", "a"}, {"le", "0.005"}}, "h"));
 
-  auto& g = BuildHistogram().Name("sizes").Buckets({1, 10, 1e6}).Register(registry);
-  CHECK(g.buckets() == std::vector<double>{1, 10, 1e6,
-                                           std::numeric_limits<double>::infinity()});
+  auto& g =
+      BuildHistogram().Name("sizes").Buckets({1, 10, 1e6}).Register(registry);
+  CHECK(
+      g.buckets() ==
+      std::vector<double>{1, 10, 1e6, std::numeric_limits<double>::infinity()});
   g.Add({}).Observe(5);
   v = FileValues(dir.File("histogram_" + Pid() + ".db"));
   CHECK(v[Key("sizes", "sizes_bucket", {{"le", "1e+06"}}, "")] == 0);
@@ -109,7 +116,8 @@ TEST_CASE("writer: histograms write _sum then per-bucket counts with Go-style le
 TEST_CASE("writer: summaries write _count and _sum") {
   TempDir dir;
   Registry registry(Opts(dir));
-  Summary s = BuildSummary().Name("req_size").Help("S").Register(registry).Add({});
+  Summary s =
+      BuildSummary().Name("req_size").Help("S").Register(registry).Add({});
   s.Observe(3);
   s.Observe(4.5);
   auto v = FileValues(dir.File("summary_" + Pid() + ".db"));
@@ -118,7 +126,9 @@ TEST_CASE("writer: summaries write _count and _sum") {
   CHECK(s.Count() == 2);
 }
 
-TEST_CASE("writer: every gauge mode has its own file; mostrecent stores a timestamp") {
+TEST_CASE(
+    "writer: every gauge mode has its own file; mostrecent stores a "
+    "timestamp") {
   TempDir dir;
   Registry registry(Opts(dir));
   for (GaugeMode mode : format::kAllGaugeModes) {
@@ -127,8 +137,9 @@ TEST_CASE("writer: every gauge mode has its own file; mostrecent stores a timest
     g.Set(7);
     g.Inc(3);
     g.Dec();
-    std::string path = dir.File("gauge_" + std::string(format::GaugeModeName(mode)) +
-                                "_" + Pid() + ".db");
+    std::string path =
+        dir.File("gauge_" + std::string(format::GaugeModeName(mode)) + "_" +
+                 Pid() + ".db");
     FileContents c;
     REQUIRE(ReadMetricsFile(Env::Default(), path, &c).ok());
     REQUIRE(c.entries.size() == 1);
@@ -145,9 +156,11 @@ TEST_CASE("writer: every gauge mode has its own file; mostrecent stores a timest
 TEST_CASE("writer: mostrecent gauges are refused in the 8-byte layout") {
   TempDir dir;
   Registry registry(Opts(dir, ValueLayout::k8));
-  CHECK_THROWS_WITH_AS(
-      BuildGauge().Name("m").Mode(GaugeMode::kLiveMostRecent).Register(registry),
-      doctest::Contains("8-byte"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(BuildGauge()
+                           .Name("m")
+                           .Mode(GaugeMode::kLiveMostRecent)
+                           .Register(registry),
+                       doctest::Contains("8-byte"), std::invalid_argument);
   BuildGauge().Name("ok").Mode(GaugeMode::kMax).Register(registry);
 }
 
@@ -165,43 +178,60 @@ TEST_CASE("writer: bad names, labels and redeclarations are clear errors") {
   TempDir dir;
   Registry registry(Opts(dir));
   CHECK_THROWS_WITH_AS(BuildCounter().Name("1bad").Register(registry),
-                       doctest::Contains("invalid metric name"), std::invalid_argument);
-  CHECK_THROWS_AS(BuildCounter().Name("").Register(registry), std::invalid_argument);
-  CHECK_THROWS_AS(BuildCounter().Name("_total").Register(registry), std::invalid_argument);
-  CHECK_THROWS_AS(BuildGauge().Name("a-b").Register(registry), std::invalid_argument);
-  CHECK_THROWS_WITH_AS(BuildCounter().Name("x").Labels({"__r"}).Register(registry),
-                       doctest::Contains("__r"), std::invalid_argument);
+                       doctest::Contains("invalid metric name"),
+                       std::invalid_argument);
+  CHECK_THROWS_AS(BuildCounter().Name("").Register(registry),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(BuildCounter().Name("_total").Register(registry),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(BuildGauge().Name("a-b").Register(registry),
+                  std::invalid_argument);
+  CHECK_THROWS_WITH_AS(
+      BuildCounter().Name("x").Labels({"__r"}).Register(registry),
+      doctest::Contains("__r"), std::invalid_argument);
   CHECK_THROWS_AS(BuildCounter().Name("x").Labels({"a b"}).Register(registry),
                   std::invalid_argument);
-  CHECK_THROWS_WITH_AS(BuildCounter().Name("x").Labels({"a", "a"}).Register(registry),
-                       doctest::Contains("repeats"), std::invalid_argument);
-  CHECK_THROWS_WITH_AS(BuildHistogram().Name("h").Labels({"le"}).Register(registry),
-                       doctest::Contains("le"), std::invalid_argument);
-  CHECK_THROWS_WITH_AS(BuildSummary().Name("s").Labels({"quantile"}).Register(registry),
-                       doctest::Contains("quantile"), std::invalid_argument);
-  CHECK_THROWS_WITH_AS(BuildHistogram().Name("h").Buckets({1, 0.5}).Register(registry),
-                       doctest::Contains("increasing"), std::invalid_argument);
-  BuildGauge().Name("le_is_fine_here").Labels({"le", "quantile"}).Register(registry);
+  CHECK_THROWS_WITH_AS(
+      BuildCounter().Name("x").Labels({"a", "a"}).Register(registry),
+      doctest::Contains("repeats"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(
+      BuildHistogram().Name("h").Labels({"le"}).Register(registry),
+      doctest::Contains("le"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(
+      BuildSummary().Name("s").Labels({"quantile"}).Register(registry),
+      doctest::Contains("quantile"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(
+      BuildHistogram().Name("h").Buckets({1, 0.5}).Register(registry),
+      doctest::Contains("increasing"), std::invalid_argument);
+  BuildGauge()
+      .Name("le_is_fine_here")
+      .Labels({"le", "quantile"})
+      .Register(registry);
 
   auto& a = BuildCounter().Name("dup_total").Labels({"x"}).Register(registry);
   auto& b = BuildCounter().Name("dup").Labels({"x"}).Register(registry);
   CHECK(&a == &b);
-  CHECK_THROWS_WITH_AS(BuildGauge().Name("dup").Labels({"x"}).Register(registry),
-                       doctest::Contains("already registered as a counter"),
-                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(
+      BuildGauge().Name("dup").Labels({"x"}).Register(registry),
+      doctest::Contains("already registered as a counter"),
+      std::invalid_argument);
   CHECK_THROWS_AS(BuildCounter().Name("dup").Labels({"y"}).Register(registry),
                   std::invalid_argument);
-  CHECK_THROWS_AS(BuildCounter().Name("dup").Labels({"x"}).Help("other").Register(registry),
-                  std::invalid_argument);
+  CHECK_THROWS_AS(
+      BuildCounter().Name("dup").Labels({"x"}).Help("other").Register(registry),
+      std::invalid_argument);
   auto& g = BuildGauge().Name("gm").Mode(GaugeMode::kSum).Register(registry);
-  CHECK_THROWS_AS(BuildGauge().Name("gm").Mode(GaugeMode::kMax).Register(registry),
-                  std::invalid_argument);
-  CHECK(&BuildGauge().Name("gm").Mode(GaugeMode::kSum).Register(registry) == &g);
+  CHECK_THROWS_AS(
+      BuildGauge().Name("gm").Mode(GaugeMode::kMax).Register(registry),
+      std::invalid_argument);
+  CHECK(&BuildGauge().Name("gm").Mode(GaugeMode::kSum).Register(registry) ==
+        &g);
 
   // Label values that do not fit.
   CHECK_THROWS_WITH_AS(a.WithLabelValues("1", "2"), doctest::Contains("dup"),
                        std::invalid_argument);
-  CHECK_THROWS_WITH_AS(a.Add({{"y", "1"}}), doctest::Contains("\"x\" is missing"),
+  CHECK_THROWS_WITH_AS(a.Add({{"y", "1"}}),
+                       doctest::Contains("\"x\" is missing"),
                        std::invalid_argument);
   CHECK_THROWS_AS(a.Add({{"x", "1"}, {"z", "2"}}), std::invalid_argument);
   CHECK(a.TryAdd({}).status().IsInvalidArgument());
@@ -217,19 +247,24 @@ TEST_CASE("writer: a missing or unusable directory is an error naming it") {
   Registry missing(o);
   std::string missing_dir = dir.File("missing");
   CHECK_THROWS_WITH_AS(BuildCounter().Name("c").Register(missing),
-                       doctest::Contains(missing_dir.c_str()), std::runtime_error);
+                       doctest::Contains(missing_dir.c_str()),
+                       std::runtime_error);
   test::WriteFile(dir.File("plain"), "x");
   o.directory = dir.File("plain");
   Registry plain(o);
   CHECK_THROWS_WITH_AS(BuildCounter().Name("c").Register(plain),
-                       doctest::Contains("not a directory"), std::runtime_error);
+                       doctest::Contains("not a directory"),
+                       std::runtime_error);
   o.directory = "";
   Registry none(o);
   CHECK_THROWS_WITH_AS(BuildCounter().Name("c").Register(none),
-                       doctest::Contains("PROMETHEUS_MULTIPROC_DIR"), std::runtime_error);
+                       doctest::Contains("PROMETHEUS_MULTIPROC_DIR"),
+                       std::runtime_error);
 }
 
-TEST_CASE("writer: Options::FromEnvironment reads the variables and names bad values") {
+TEST_CASE(
+    "writer: Options::FromEnvironment reads the variables and names bad "
+    "values") {
   ::setenv("PROMETHEUS_MULTIPROC_DIR", "/tmp/upper", 1);
   ::setenv("prometheus_multiproc_dir", "/tmp/lower", 1);
   ::setenv("PROMDIR_WORKER_ID", "w3", 1);
@@ -246,8 +281,8 @@ TEST_CASE("writer: Options::FromEnvironment reads the variables and names bad va
                        std::invalid_argument);
   ::setenv("PROMDIR_VALUE_LAYOUT", "16", 1);
   ::setenv("PROMDIR_WORKER_ID", "a/b", 1);
-  CHECK(Options::TryFromEnvironment().status().message().find("PROMDIR_WORKER_ID") !=
-        std::string::npos);
+  CHECK(Options::TryFromEnvironment().status().message().find(
+            "PROMDIR_WORKER_ID") != std::string::npos);
   ::unsetenv("PROMDIR_WORKER_ID");
   ::unsetenv("PROMDIR_VALUE_LAYOUT");
   ::unsetenv("prometheus_multiproc_dir");
@@ -259,7 +294,8 @@ TEST_CASE("writer: N threads x M increments on one series give exactly N*M") {
   Registry registry(Opts(dir));
   auto& f = BuildCounter().Name("hits").Labels({"t"}).Register(registry);
   auto& hf = BuildHistogram().Name("obs").Register(registry);
-  auto& gf = BuildGauge().Name("lvl").Mode(GaugeMode::kLiveSum).Register(registry);
+  auto& gf =
+      BuildGauge().Name("lvl").Mode(GaugeMode::kLiveSum).Register(registry);
   constexpr int kThreads = 8, kIncs = 100000;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -298,7 +334,8 @@ TEST_CASE("writer: files grow by doubling and keep every entry") {
   CHECK(v[Key("many", "many_total", {{"i", "2999"}}, "")] == 2999);
 }
 
-TEST_CASE("writer: two registries of one process share the file and the series") {
+TEST_CASE(
+    "writer: two registries of one process share the file and the series") {
   TempDir dir;
   Registry r1(Opts(dir)), r2(Opts(dir));
   Counter a = BuildCounter().Name("shared").Register(r1).Add({});
@@ -327,7 +364,8 @@ TEST_CASE("writer: WalkEntries rejects a torn file") {
   data.append("[\"a\"");
   std::vector<std::string> keys;
   std::vector<uint32_t> offsets;
-  CHECK(writer::WalkEntries(data, ValueLayout::k16, &keys, &offsets).IsCorruption());
+  CHECK(writer::WalkEntries(data, ValueLayout::k16, &keys, &offsets)
+            .IsCorruption());
 }
 
 }  // namespace

@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <atomic>
 #include <thread>
 
 #include "lib/src/env.h"
@@ -41,7 +41,9 @@ bool IsLocked(const std::string& path) {
   return locked;
 }
 
-TEST_CASE("fork: children write their own files; totals are exact; the parent is untouched") {
+TEST_CASE(
+    "fork: children write their own files; totals are exact; the parent is "
+    "untouched") {
   TempDir dir;
   Registry registry(Opts(dir));
   auto& f = BuildCounter().Name("jobs").Labels({"q"}).Register(registry);
@@ -50,13 +52,15 @@ TEST_CASE("fork: children write their own files; totals are exact; the parent is
   Histogram h = hf.Add({});
   c.Inc(5);
   h.Observe(0.2);
-  std::string parent_file = dir.File("counter_" + std::to_string(::getpid()) + ".db");
+  std::string parent_file =
+      dir.File("counter_" + std::to_string(::getpid()) + ".db");
 
   constexpr int kChildren = 4, kIncs = 20000;
   std::vector<pid_t> pids;
   for (int i = 0; i < kChildren; ++i) {
     pids.push_back(test::StartChild([&] {
-      if (c.Value() != 0) return 2;  // the inherited handle sees the child's file
+      if (c.Value() != 0)
+        return 2;  // the inherited handle sees the child's file
       for (int k = 0; k < kIncs; ++k) {
         c.Inc();
         h.Observe(1.5);
@@ -83,7 +87,8 @@ TEST_CASE("fork: children write their own files; totals are exact; the parent is
     CHECK(v[key_child] == 1);
     auto hv = FileValues(dir.File("histogram_" + std::to_string(p) + ".db"));
     CHECK(hv[Key("dur", "dur_bucket", {{"le", "2.5"}}, "")] == kIncs);
-    CHECK(hv[Key("dur", "dur_bucket", {{"le", "0.25"}}, "")] == 0);  // parent's not copied
+    CHECK(hv[Key("dur", "dur_bucket", {{"le", "0.25"}}, "")] ==
+          0);  // parent's not copied
   }
   CHECK(test::SumOver(dir.path(), "counter", key_a) == 5 + kChildren * kIncs);
   CHECK(IsLocked(parent_file));
@@ -112,13 +117,16 @@ TEST_CASE("fork: a worker-id process's child writes under its own pid") {
   CHECK(test::DbFiles(dir.path()).size() == 3);
 }
 
-TEST_CASE("fork: while another thread creates series, the child neither deadlocks nor shares") {
+TEST_CASE(
+    "fork: while another thread creates series, the child neither deadlocks "
+    "nor shares") {
   TempDir dir;
   Registry registry(Opts(dir));
   auto& f = BuildCounter().Name("busy").Labels({"i"}).Register(registry);
   std::atomic<bool> stop{false};
   std::thread creator([&] {
-    for (int i = 0; !stop; ++i) f.WithLabelValues(std::to_string(i % 3000)).Inc();
+    for (int i = 0; !stop; ++i)
+      f.WithLabelValues(std::to_string(i % 3000)).Inc();
   });
   std::vector<pid_t> pids;
   for (int k = 0; k < 20; ++k) {
@@ -139,12 +147,15 @@ TEST_CASE("fork: while another thread creates series, the child neither deadlock
     CHECK(st.ok());
     CHECK(v[Key("busy", "busy_total", {{"i", "child"}}, "")] == 1);
   }
-  auto parent = FileValues(dir.File("counter_" + std::to_string(::getpid()) + ".db"));
+  auto parent =
+      FileValues(dir.File("counter_" + std::to_string(::getpid()) + ".db"));
   CHECK(parent.count(Key("busy", "busy_total", {{"i", "child"}}, "")) == 0);
   for (const auto& [key, value] : parent) CHECK(value < 1000);
 }
 
-TEST_CASE("fork: if the child cannot map its own file, it logs and never writes the parent's") {
+TEST_CASE(
+    "fork: if the child cannot map its own file, it logs and never writes the "
+    "parent's") {
   TempDir dir;
   test::FaultEnv env;
   Options o = Opts(dir);
@@ -167,12 +178,13 @@ TEST_CASE("fork: if the child cannot map its own file, it logs and never writes 
   ::close(fd);
   CHECK(test::WaitChild(pid) == 0);
   env.fail_map = false;
-  CHECK(FileValues(dir.File("counter_" + std::to_string(::getpid()) + ".db"))
-            [Key("m", "m_total", {}, "")] == 3);
+  CHECK(FileValues(dir.File("counter_" + std::to_string(::getpid()) +
+                            ".db"))[Key("m", "m_total", {}, "")] == 3);
   CHECK(!Exists(dir.File("counter_" + std::to_string(pid) + ".db")));
   std::string text = test::ReadFile(log);
   CHECK(text.find("after fork") != std::string::npos);
-  CHECK(text.find("counter_" + std::to_string(pid) + ".db") != std::string::npos);
+  CHECK(text.find("counter_" + std::to_string(pid) + ".db") !=
+        std::string::npos);
 }
 
 TEST_CASE("SIGKILL mid-run leaves a file the reader accepts, unlocked") {
@@ -221,23 +233,31 @@ TEST_CASE("worker id: a restarted worker continues from the stored values") {
   for (int run = 0; run < 3; ++run) {
     CHECK(test::RunInChild([&] {
             Registry registry(Opts(dir, "7"));
-            BuildCounter().Name("restarts").Labels({"k"}).Register(registry)
-                .WithLabelValues("v").Inc(5);
+            BuildCounter()
+                .Name("restarts")
+                .Labels({"k"})
+                .Register(registry)
+                .WithLabelValues("v")
+                .Inc(5);
             Gauge g = BuildGauge().Name("level").Register(registry).Add({});
             g.Inc(2);
-            Histogram h = BuildHistogram().Name("lat").Register(registry).Add({});
+            Histogram h =
+                BuildHistogram().Name("lat").Register(registry).Add({});
             h.Observe(0.01);
             return h.BucketCount(1) == run + 1 ? 0 : 5;
           }) == 0);
   }
   CHECK(test::DbFiles(dir.path()) ==
-        std::vector<std::string>{"counter_7.db", "gauge_all_7.db", "histogram_7.db"});
+        std::vector<std::string>{"counter_7.db", "gauge_all_7.db",
+                                 "histogram_7.db"});
   CHECK(FileValues(dir.File("counter_7.db"))[Key("restarts", "restarts_total",
                                                  {{"k", "v"}}, "")] == 15);
-  CHECK(FileValues(dir.File("gauge_all_7.db"))[Key("level", "level", {}, "")] == 6);
+  CHECK(FileValues(dir.File("gauge_all_7.db"))[Key("level", "level", {}, "")] ==
+        6);
 }
 
-TEST_CASE("worker id: a second live process with the same id gets a distinct file") {
+TEST_CASE(
+    "worker id: a second live process with the same id gets a distinct file") {
   TempDir dir;
   int hold[2], ready[2];
   REQUIRE(::pipe(hold) == 0);
@@ -281,7 +301,8 @@ TEST_CASE("worker id: a second live process with the same id gets a distinct fil
   CHECK(!IsLocked(dir.File("counter_same.db")));
 }
 
-TEST_CASE("worker id: a lock-free writer's file of a live pid is not taken over") {
+TEST_CASE(
+    "worker id: a lock-free writer's file of a live pid is not taken over") {
   TempDir dir;
   // A file as Python writes it (no magic), named by a live pid: the parent.
   std::string live = std::to_string(::getppid());
@@ -300,7 +321,8 @@ TEST_CASE("worker id: a lock-free writer's file of a live pid is not taken over"
   ::close(saved);
   ::close(fd);
   CHECK(test::ReadFile(dir.File("counter_" + live + ".db")) == python_file);
-  std::string other = "counter_" + live + "-" + std::to_string(::getpid()) + ".db";
+  std::string other =
+      "counter_" + live + "-" + std::to_string(::getpid()) + ".db";
   CHECK(FileValues(dir.File(other))[Key("c", "c_total", {}, "")] == 1);
   CHECK(test::ReadFile(log).find("live process " + live) != std::string::npos);
 }
@@ -316,7 +338,8 @@ TEST_CASE("ENOSPC: series creation fails visibly, the process keeps running") {
   Result<Counter> r = f.TryWithLabelValues("a");
   REQUIRE(!r.ok());
   CHECK(r.status().IsNoSpace());
-  CHECK(r.status().message().find(dir.path() + "/counter_") != std::string::npos);
+  CHECK(r.status().message().find(dir.path() + "/counter_") !=
+        std::string::npos);
   Counter dummy = f.WithLabelValues("a");  // bound to private memory
   dummy.Inc();
   CHECK(dummy.Value() == 1);
@@ -340,7 +363,8 @@ TEST_CASE("ENOSPC: series creation fails visibly, the process keeps running") {
   CHECK(created > 500);
   CHECK(created < 5000);
   Status st;
-  auto v = FileValues(dir.File("counter_" + std::to_string(::getpid()) + ".db"), &st);
+  auto v = FileValues(dir.File("counter_" + std::to_string(::getpid()) + ".db"),
+                      &st);
   REQUIRE(st.ok());
   CHECK(static_cast<int>(v.size()) == created);
   // Space comes back: creation works again.
@@ -365,13 +389,15 @@ TEST_CASE("both layouts: an existing file keeps its layout") {
   TempDir dir;
   for (ValueLayout first : {ValueLayout::k8, ValueLayout::k16}) {
     std::string id = first == ValueLayout::k8 ? "eight" : "sixteen";
-    for (ValueLayout now : {first, first == ValueLayout::k8 ? ValueLayout::k16
-                                                             : ValueLayout::k8}) {
+    for (ValueLayout now :
+         {first,
+          first == ValueLayout::k8 ? ValueLayout::k16 : ValueLayout::k8}) {
       CHECK(test::RunInChild([&] {
               Options o = Opts(dir, id);
               o.layout = now;
               Registry registry(o);
-              auto& f = BuildCounter().Name("l").Labels({"k"}).Register(registry);
+              auto& f =
+                  BuildCounter().Name("l").Labels({"k"}).Register(registry);
               f.WithLabelValues("a").Inc();
               f.WithLabelValues(now == first ? "b" : "c").Inc();
               return 0;

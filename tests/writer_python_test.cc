@@ -64,7 +64,9 @@ const std::vector<Hard> kHard = {
     {"\xe4\xb8\xad\xe6\x96\x87", "'\\u4e2d\\u6587'"},
 };
 
-TEST_CASE("python interop: the files are byte-identical to Python's for hard label values") {
+TEST_CASE(
+    "python interop: the files are byte-identical to Python's for hard label "
+    "values") {
   TempDir py_dir, cpp_dir;
   std::string values = "[";
   for (const Hard& h : kHard) values += std::string(h.py) + ",";
@@ -94,11 +96,20 @@ for v in V:
                   .Help("Help \"quoted\" \\ back\nslash caf\xc3\xa9")
                   .Labels({"a", "b"})
                   .Register(registry);
-    auto& g = BuildGauge().Name("level").Help("gauge help").Labels({"a"})
-                  .Mode(GaugeMode::kLiveSum).Register(registry);
-    auto& h = BuildHistogram().Name("lat_seconds").Help("h").Labels({"a"})
-                  .Buckets({0.1, 1, 2.5, 1e6}).Register(registry);
-    auto& s = BuildSummary().Name("size").Help("s").Labels({"a"}).Register(registry);
+    auto& g = BuildGauge()
+                  .Name("level")
+                  .Help("gauge help")
+                  .Labels({"a"})
+                  .Mode(GaugeMode::kLiveSum)
+                  .Register(registry);
+    auto& h = BuildHistogram()
+                  .Name("lat_seconds")
+                  .Help("h")
+                  .Labels({"a"})
+                  .Buckets({0.1, 1, 2.5, 1e6})
+                  .Register(registry);
+    auto& s =
+        BuildSummary().Name("size").Help("s").Labels({"a"}).Register(registry);
     for (const Hard& v : kHard) {
       c.WithLabelValues(v.cpp, "x").Inc(2);
       g.WithLabelValues(v.cpp).Set(1.5);
@@ -107,7 +118,8 @@ for v in V:
     }
   }
   std::vector<std::string> names = test::DbFiles(py_dir.path());
-  CHECK(names == std::vector<std::string>{"counter_w1.db", "gauge_livesum_w1.db",
+  CHECK(names == std::vector<std::string>{"counter_w1.db",
+                                          "gauge_livesum_w1.db",
                                           "histogram_w1.db", "summary_w1.db"});
   CHECK(test::DbFiles(cpp_dir.path()) == names);
   for (const std::string& name : names) {
@@ -120,7 +132,8 @@ for v in V:
     // The reader returns the same entries for both.
     FileContents from_py, from_cpp;
     REQUIRE(ReadMetricsFile(Env::Default(), py_dir.File(name), &from_py).ok());
-    REQUIRE(ReadMetricsFile(Env::Default(), cpp_dir.File(name), &from_cpp).ok());
+    REQUIRE(
+        ReadMetricsFile(Env::Default(), cpp_dir.File(name), &from_cpp).ok());
     CHECK(from_py.layout == ValueLayout::k8);
     REQUIRE(from_py.entries.size() == from_cpp.entries.size());
     for (size_t i = 0; i < from_py.entries.size(); ++i) {
@@ -131,15 +144,16 @@ for v in V:
     if (py != cpp) {
       size_t i = 0;
       while (py[i] == cpp[i]) ++i;
-      FAIL("first difference at offset " << i << ": python \""
-           << py.substr(i > 40 ? i - 40 : 0, 100) << "\" c++ \""
-           << cpp.substr(i > 40 ? i - 40 : 0, 100) << "\"");
+      FAIL("first difference at offset "
+           << i << ": python \"" << py.substr(i > 40 ? i - 40 : 0, 100)
+           << "\" c++ \"" << cpp.substr(i > 40 ? i - 40 : 0, 100) << "\"");
     }
   }
 }
 
-
-TEST_CASE("python interop: Python's MultiProcessCollector sums C++ and Python workers") {
+TEST_CASE(
+    "python interop: Python's MultiProcessCollector sums C++ and Python "
+    "workers") {
   TempDir dir;
   constexpr int kWorkers = 3, kIters = 1000;
   std::vector<pid_t> pids;
@@ -149,12 +163,21 @@ TEST_CASE("python interop: Python's MultiProcessCollector sums C++ and Python wo
       o.directory = dir.path();
       o.layout = ValueLayout::k8;
       Registry registry(o);
-      auto& req = BuildCounter().Name("app_requests_total").Help("Requests")
-                      .Labels({"route"}).Register(registry);
-      auto& lat = BuildHistogram().Name("app_latency_seconds").Help("Latency")
-                      .Labels({"route"}).Register(registry);
-      auto& inflight = BuildGauge().Name("app_inflight").Help("In flight")
-                           .Mode(GaugeMode::kLiveSum).Register(registry);
+      auto& req = BuildCounter()
+                      .Name("app_requests_total")
+                      .Help("Requests")
+                      .Labels({"route"})
+                      .Register(registry);
+      auto& lat = BuildHistogram()
+                      .Name("app_latency_seconds")
+                      .Help("Latency")
+                      .Labels({"route"})
+                      .Register(registry);
+      auto& inflight = BuildGauge()
+                           .Name("app_inflight")
+                           .Help("In flight")
+                           .Mode(GaugeMode::kLiveSum)
+                           .Register(registry);
       Gauge g = inflight.Add({});
       for (int i = 0; i < kIters; ++i) {
         std::string route = "r" + std::to_string(i % 4);
@@ -188,22 +211,25 @@ g.inc(10)
   // Each route gets 250 iterations per worker.
   for (int r = 0; r < 4; ++r) {
     std::string route = "{\"route\": \"r" + std::to_string(r) + "\"}";
-    CHECK(out.find("app_requests_total" + route + " " + std::to_string(kAll * 250) +
-                   ".0\n") != std::string::npos);
+    CHECK(out.find("app_requests_total" + route + " " +
+                   std::to_string(kAll * 250) + ".0\n") != std::string::npos);
     CHECK(out.find("app_latency_seconds_count" + route + " " +
                    std::to_string(kAll * 250) + ".0\n") != std::string::npos);
   }
   // Latencies of route r0 are 0.005, 0.045, ... : le=0.05 holds 0.005 and
   // 0.045 (2 of every 25 iterations of the route).
-  CHECK(out.find("app_latency_seconds_bucket{\"le\": \"0.05\", \"route\": \"r0\"} " +
-                 std::to_string(kAll * 20) + ".0\n") != std::string::npos);
+  CHECK(out.find(
+            "app_latency_seconds_bucket{\"le\": \"0.05\", \"route\": \"r0\"} " +
+            std::to_string(kAll * 20) + ".0\n") != std::string::npos);
   // livesum of the workers that wrote it: 0 + 1 + 2 + 10 (dead ones count
   // until mark_process_dead, as in Python).
   CHECK(out.find("app_inflight{} 13.0\n") != std::string::npos);
   MESSAGE(out.substr(0, 400));
 }
 
-TEST_CASE("python interop: a C++ worker continues a file Python 0.16 wrote under its id") {
+TEST_CASE(
+    "python interop: a C++ worker continues a file Python 0.16 wrote under its "
+    "id") {
   TempDir dir;
   std::string script = R"(
 from prometheus_client import values, Counter, Histogram
@@ -217,20 +243,25 @@ h.observe(0.3)
   int rc;
   std::string out = Python(dir.path(), script, &rc);
   REQUIRE_MESSAGE(rc == 0, out);
-  REQUIRE(test::RunInChild([&] {
-            Options o;  // the default 16-byte layout: the file's 8 wins
-            o.directory = dir.path();
-            o.worker_id = "w5";
-            Registry registry(o);
-            auto& c = BuildCounter().Name("jobs_total").Help("Jobs").Labels({"q"})
-                          .Register(registry);
-            Counter mail = c.WithLabelValues("mail");
-            if (mail.Value() != 7) return 2;
-            mail.Inc(3);
-            c.WithLabelValues("push").Inc();
-            BuildHistogram().Name("t").Help("T").Register(registry).Add({}).Observe(0.3);
-            return 0;
-          }) == 0);
+  REQUIRE(
+      test::RunInChild([&] {
+        Options o;  // the default 16-byte layout: the file's 8 wins
+        o.directory = dir.path();
+        o.worker_id = "w5";
+        Registry registry(o);
+        auto& c = BuildCounter()
+                      .Name("jobs_total")
+                      .Help("Jobs")
+                      .Labels({"q"})
+                      .Register(registry);
+        Counter mail = c.WithLabelValues("mail");
+        if (mail.Value() != 7) return 2;
+        mail.Inc(3);
+        c.WithLabelValues("push").Inc();
+        BuildHistogram().Name("t").Help("T").Register(registry).Add({}).Observe(
+            0.3);
+        return 0;
+      }) == 0);
   CHECK(test::DbFiles(dir.path()) ==
         std::vector<std::string>{"counter_w5.db", "histogram_w5.db"});
   out = Python(dir.path(), kCollect, &rc);

@@ -55,7 +55,8 @@ class BuilderBase {
   // Registers the family (or finds the identical one) in `registry`.
   Family<T>& Register(Registry& registry) const {
     FamilyBase& f = registry.Register(
-        spec_, [](RegistryCore* core, FamilySpec spec) -> std::unique_ptr<FamilyBase> {
+        spec_,
+        [](RegistryCore* core, FamilySpec spec) -> std::unique_ptr<FamilyBase> {
           return std::make_unique<Family<T>>(core, std::move(spec));
         });
     return static_cast<Family<T>&>(f);
@@ -79,7 +80,8 @@ class GaugeBuilder : public detail::BuilderBase<GaugeBuilder, Gauge> {
   }
 };
 
-class HistogramBuilder : public detail::BuilderBase<HistogramBuilder, Histogram> {
+class HistogramBuilder
+    : public detail::BuilderBase<HistogramBuilder, Histogram> {
  public:
   HistogramBuilder& Buckets(std::vector<double> upper_bounds) {
     spec_.buckets = std::move(upper_bounds);

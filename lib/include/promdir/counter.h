@@ -47,7 +47,8 @@ class Counter {
   // counters only go up (Python raises; the hot path cannot fail).
   void Inc(double amount = 1.0) noexcept {
     if (amount < 0) return;
-    std::atomic_ref<double>(*value_).fetch_add(amount, std::memory_order_relaxed);
+    std::atomic_ref<double>(*value_).fetch_add(amount,
+                                               std::memory_order_relaxed);
   }
 
   // Value returns the value this process stored (its own contribution).

@@ -97,8 +97,10 @@ class FamilyBase {
   void CreateUnlabelledSeries();
 
  protected:
-  Result<const Series*> FindByValues(std::initializer_list<std::string_view> values);
-  Result<const Series*> FindByValues(const std::vector<std::string_view>& values);
+  Result<const Series*> FindByValues(
+      std::initializer_list<std::string_view> values);
+  Result<const Series*> FindByValues(
+      const std::vector<std::string_view>& values);
   Result<const Series*> FindByLabels(const LabelMap& labels);
   // The series of an ok result; for an InvalidArgument one, throws
   // std::invalid_argument; otherwise this family's private dummy series.
@@ -120,7 +122,9 @@ class Family : public detail::FamilyBase {
   // Returns the handle for `labels`, which must name exactly the family's
   // label names. Slow path (see above).
   T Add(const LabelMap& labels) { return T(OrDummy(FindByLabels(labels))); }
-  Result<T> TryAdd(const LabelMap& labels) { return Wrap(FindByLabels(labels)); }
+  Result<T> TryAdd(const LabelMap& labels) {
+    return Wrap(FindByLabels(labels));
+  }
 
   // Returns the handle for label values given in the order of the family's
   // label names: WithLabelValues("GET", "/"). Slow path (see above).

@@ -46,7 +46,8 @@ class Gauge {
   Gauge() : value_(detail::DummySlots()) {}
 
   void Inc(double amount = 1.0) noexcept {
-    std::atomic_ref<double>(*value_).fetch_add(amount, std::memory_order_relaxed);
+    std::atomic_ref<double>(*value_).fetch_add(amount,
+                                               std::memory_order_relaxed);
     if (stamped_) Stamp();
   }
   void Dec(double amount = 1.0) noexcept { Inc(-amount); }

@@ -57,7 +57,8 @@ class Histogram {
     return std::atomic_ref<double>(*sum_).load(std::memory_order_relaxed);
   }
   double BucketCount(size_t i) const noexcept {
-    return std::atomic_ref<double>(*buckets_[i]).load(std::memory_order_relaxed);
+    return std::atomic_ref<double>(*buckets_[i])
+        .load(std::memory_order_relaxed);
   }
   size_t num_buckets() const noexcept { return num_buckets_; }
 

@@ -1,5 +1,7 @@
 // FamilyBase: label checks, series lookup and series creation.
 
+#include "promdir/family.h"
+
 #include <deque>
 #include <mutex>
 #include <stdexcept>
@@ -11,7 +13,6 @@
 #include "lib/src/writer/file_store.h"
 #include "lib/src/writer/log.h"
 #include "lib/src/writer/registry_core.h"
-#include "promdir/family.h"
 
 namespace promdir::detail {
 
@@ -64,9 +65,9 @@ Result<const Series*> FamilyBase::FindByLabels(const LabelMap& labels) {
   for (const std::string& name : spec_.label_names) {
     auto it = labels.find(name);
     if (it == labels.end()) {
-      return Status::InvalidArgument("family \"" + spec_.name + "\" with labels " +
-                                     LabelList(spec_.label_names) +
-                                     ": label \"" + name + "\" is missing");
+      return Status::InvalidArgument(
+          "family \"" + spec_.name + "\" with labels " +
+          LabelList(spec_.label_names) + ": label \"" + name + "\" is missing");
     }
     values.push_back(it->second);
   }
@@ -75,9 +76,9 @@ Result<const Series*> FamilyBase::FindByLabels(const LabelMap& labels) {
       bool known = false;
       for (const std::string& n : spec_.label_names) known |= n == name;
       if (!known) {
-        return Status::InvalidArgument("family \"" + spec_.name + "\" with labels " +
-                                       LabelList(spec_.label_names) +
-                                       " has no label \"" + name + "\"");
+        return Status::InvalidArgument(
+            "family \"" + spec_.name + "\" with labels " +
+            LabelList(spec_.label_names) + " has no label \"" + name + "\"");
       }
     }
   }
@@ -87,9 +88,10 @@ Result<const Series*> FamilyBase::FindByLabels(const LabelMap& labels) {
 Result<const Series*> FamilyBase::FindByValues(
     const std::vector<std::string_view>& values) {
   if (values.size() != spec_.label_names.size()) {
-    return Status::InvalidArgument(
-        "family \"" + spec_.name + "\" has labels " + LabelList(spec_.label_names) +
-        " but " + std::to_string(values.size()) + " values were given");
+    return Status::InvalidArgument("family \"" + spec_.name + "\" has labels " +
+                                   LabelList(spec_.label_names) + " but " +
+                                   std::to_string(values.size()) +
+                                   " values were given");
   }
   std::string lookup = LookupKey(values);
   std::lock_guard<std::mutex> lock(writer::WriterMutex());
@@ -125,33 +127,37 @@ Result<const Series*> FamilyBase::FindByValues(
   }
   std::vector<std::string> keys;
   for (auto& [sample, pairs] : samples) {
-    Result<std::string> key = EncodeKey(n, sample, std::move(pairs), spec_.help);
+    Result<std::string> key =
+        EncodeKey(n, sample, std::move(pairs), spec_.help);
     if (!key.ok()) {
-      return Status::InvalidArgument("family \"" + n + "\": " + key.status().message());
+      return Status::InvalidArgument("family \"" + n +
+                                     "\": " + key.status().message());
     }
     keys.push_back(std::move(key.value()));
   }
 
-  Result<writer::MetricsFile*> file = impl_->core->FileFor(spec_.type, spec_.mode);
+  Result<writer::MetricsFile*> file =
+      impl_->core->FileFor(spec_.type, spec_.mode);
   if (!file.ok()) {
-    writer::LogLine("cannot create series of \"" + n + "\": " +
-                    file.status().message());
+    writer::LogLine("cannot create series of \"" + n +
+                    "\": " + file.status().message());
     return file.status();
   }
   writer::MetricsFile* f = file.value();
   bool stamped = format::BaseMode(spec_.mode) == GaugeMode::kMostRecent;
   if (stamped && f->layout() != ValueLayout::k16) {
-    return Status::InvalidArgument("gauge \"" + n + "\" (mode " +
-                                   std::string(format::GaugeModeName(spec_.mode)) +
-                                   ") needs timestamps, but " + f->path() +
-                                   " has the 8-byte value layout");
+    return Status::InvalidArgument(
+        "gauge \"" + n + "\" (mode " +
+        std::string(format::GaugeModeName(spec_.mode)) +
+        ") needs timestamps, but " + f->path() +
+        " has the 8-byte value layout");
   }
   auto series = std::make_unique<Series>();
   for (const std::string& key : keys) {
     Result<double*> slot = f->FindOrAppend(key);
     if (!slot.ok()) {
-      writer::LogLine("cannot create series of \"" + n + "\": " +
-                      slot.status().message());
+      writer::LogLine("cannot create series of \"" + n +
+                      "\": " + slot.status().message());
       return slot.status();
     }
     series->slots.push_back(slot.value());
@@ -176,7 +182,8 @@ const Series* FamilyBase::OrDummy(const Result<const Series*>& result) {
     size_t n = 2 + spec_.buckets.size();
     impl_->dummy_slots = std::make_unique<double[]>(2 * n);
     auto d = std::make_unique<Series>();
-    for (size_t i = 0; i < n; ++i) d->slots.push_back(&impl_->dummy_slots[2 * i]);
+    for (size_t i = 0; i < n; ++i)
+      d->slots.push_back(&impl_->dummy_slots[2 * i]);
     d->bounds = spec_.buckets.data();
     d->num_buckets = spec_.buckets.size();
     d->stamped = format::BaseMode(spec_.mode) == GaugeMode::kMostRecent;

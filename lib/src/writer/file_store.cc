@@ -70,7 +70,8 @@ Result<MetricsFile*> FileStore::Acquire(Env* env, const std::string& dir,
     if (first_problem.empty()) first_problem = s.message();
   }
   if (!file) {
-    return Status::Busy("no usable file for " + first_path + ": " + first_problem);
+    return Status::Busy("no usable file for " + first_path + ": " +
+                        first_problem);
   }
   if (!first_problem.empty()) {
     LogLine(first_problem + "; writing " + file->path() + " instead");
@@ -103,8 +104,8 @@ void FileStore::AfterForkInChild() {
     Status s = f->ReplaceInChild(pid);
     if (!s.ok()) {
       LogLine("after fork, process " + pid + " cannot write its own copy of " +
-              old_path + " (" + s.message() + "); its updates to those series " +
-              "are not exported");
+              old_path + " (" + s.message() +
+              "); its updates to those series " + "are not exported");
     }
     std::string dir = key.substr(0, key.find('\0'));
     rekeyed[StoreKey(dir, f->prefix(), f->id())] = std::move(entry);

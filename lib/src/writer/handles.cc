@@ -44,7 +44,9 @@ void Gauge::Stamp() noexcept {
                                            std::memory_order_relaxed);
 }
 
-void Gauge::SetToCurrentTime() noexcept { Set(Env::Default()->NowUnixSeconds()); }
+void Gauge::SetToCurrentTime() noexcept {
+  Set(Env::Default()->NowUnixSeconds());
+}
 
 Histogram::Histogram() : Histogram(detail::DummyHistogramSeries()) {}
 

@@ -57,8 +57,8 @@ Status WalkEntries(std::string_view data, ValueLayout layout,
   size_t pos = format::kHeaderSize;
   while (pos < used) {
     if (used - pos < 4) {
-      return Status::Corruption("entry header at offset " + std::to_string(pos) +
-                                " runs past used");
+      return Status::Corruption("entry header at offset " +
+                                std::to_string(pos) + " runs past used");
     }
     int32_t key_len;
     std::memcpy(&key_len, data.data() + pos, 4);
@@ -79,8 +79,8 @@ Status WalkEntries(std::string_view data, ValueLayout layout,
                                 s.message());
     }
     keys->emplace_back(key);
-    value_offsets->push_back(
-        static_cast<uint32_t>(pos + format::ValueOffset(static_cast<size_t>(key_len))));
+    value_offsets->push_back(static_cast<uint32_t>(
+        pos + format::ValueOffset(static_cast<size_t>(key_len))));
     pos += size;
   }
   return Status::OK();
@@ -88,7 +88,8 @@ Status WalkEntries(std::string_view data, ValueLayout layout,
 
 Status MetricsFile::Open(Env* env, const std::string& dir,
                          const std::string& prefix, const std::string& id,
-                         ValueLayout layout, std::unique_ptr<MetricsFile>* out) {
+                         ValueLayout layout,
+                         std::unique_ptr<MetricsFile>* out) {
   std::unique_ptr<MetricsFile> f(new MetricsFile());
   f->env_ = env;
   f->dir_ = dir;
@@ -106,7 +107,8 @@ Status MetricsFile::Open(Env* env, const std::string& dir,
     return st;
   };
   s = env->TryLock(fd);
-  if (s.IsBusy()) return fail(Status::Busy(path + " is locked by a live writer"));
+  if (s.IsBusy())
+    return fail(Status::Busy(path + " is locked by a live writer"));
   if (!s.ok()) return fail(Annotate(s, "lock " + path));
   FileInfo info;
   s = env->Stat(fd, &info);
@@ -165,7 +167,8 @@ Status MetricsFile::LoadExisting(uint64_t size, ValueLayout preferred) {
   // A file without promdir's magic was written by a client that takes no
   // lock (Python's): if its id is the pid of another live process, that
   // process may still be writing it.
-  bool numeric = !id_.empty() && id_.find_first_not_of("0123456789") == std::string::npos;
+  bool numeric =
+      !id_.empty() && id_.find_first_not_of("0123456789") == std::string::npos;
   if (std::memcmp(header + 4, kMagic, 4) != 0 && numeric && id_.size() < 10) {
     int pid = std::stoi(id_);
     if (pid != env_->GetPid() && env_->PidExists(pid)) {
@@ -197,7 +200,8 @@ Status MetricsFile::LoadExisting(uint64_t size, ValueLayout preferred) {
     layout = OtherLayout(preferred);
     s = WalkEntries(data, layout, &keys, &offsets);
     if (!s.ok()) {
-      return Status::Corruption(path_ + ": not a metrics file in either layout (" +
+      return Status::Corruption(path_ +
+                                ": not a metrics file in either layout (" +
                                 first.message() + ")");
     }
   }
@@ -241,7 +245,8 @@ Result<double*> MetricsFile::FindOrAppend(const std::string& key) {
     if (cap > kMapReserve) cap = kMapReserve;
     Status s = env_->Allocate(fd_, cap);
     if (!s.ok()) {
-      return Annotate(s, "grow " + path_ + " to " + std::to_string(cap) + " bytes");
+      return Annotate(
+          s, "grow " + path_ + " to " + std::to_string(cap) + " bytes");
     }
     capacity_ = cap;
   }

@@ -2,13 +2,13 @@
 
 #include "promdir/registry.h"
 
+#include <prometheus/check_names.h>
+
 #include <cmath>
 #include <limits>
 #include <mutex>
 #include <set>
 #include <stdexcept>
-
-#include <prometheus/check_names.h>
 
 #include "lib/src/float_format.h"
 #include "lib/src/format.h"
@@ -95,12 +95,14 @@ void Normalize(detail::FamilySpec& s, const Options& options) {
   }
   if (s.type == FileType::kHistogram) {
     if (s.buckets.empty()) {
-      s.buckets = {.005, .01, .025, .05, .075, .1, .25, .5, .75, 1, 2.5, 5, 7.5, 10};
+      s.buckets = {.005, .01, .025, .05, .075, .1,  .25,
+                   .5,   .75, 1,    2.5, 5,    7.5, 10};
     }
     for (size_t i = 0; i < s.buckets.size(); ++i) {
       if (std::isnan(s.buckets[i])) fail("bucket bound NaN");
       if (i > 0 && !(s.buckets[i - 1] < s.buckets[i])) {
-        fail("buckets not in strictly increasing order at " + GoFloat(s.buckets[i]));
+        fail("buckets not in strictly increasing order at " +
+             GoFloat(s.buckets[i]));
       }
     }
     if (s.buckets.back() != kInf) s.buckets.push_back(kInf);
@@ -110,7 +112,8 @@ void Normalize(detail::FamilySpec& s, const Options& options) {
   }
   if (options.worker_id.find('/') != std::string::npos ||
       options.worker_id.find('\0') != std::string::npos) {
-    fail("worker id \"" + options.worker_id + "\" cannot be part of a file name");
+    fail("worker id \"" + options.worker_id +
+         "\" cannot be part of a file name");
   }
 }
 
@@ -125,7 +128,8 @@ Registry::~Registry() = default;
 
 const Options& Registry::options() const { return core_->options(); }
 
-detail::FamilyBase& Registry::Register(detail::FamilySpec spec, FamilyMaker make) {
+detail::FamilyBase& Registry::Register(detail::FamilySpec spec,
+                                       FamilyMaker make) {
   Normalize(spec, core_->options());
   Status dir = core_->env()->CheckWritableDir(core_->options().directory);
   if (!dir.ok()) throw std::runtime_error("promdir: " + dir.message());
@@ -136,9 +140,10 @@ detail::FamilyBase& Registry::Register(detail::FamilySpec spec, FamilyMaker make
     auto it = families.find(spec.name);
     if (it != families.end()) {
       if (SameDeclaration(it->second->spec(), spec)) return *it->second;
-      throw std::invalid_argument(
-          "promdir: metric family \"" + spec.name + "\" is already registered as a " +
-          Describe(it->second->spec()) + "; now declared as a " + Describe(spec));
+      throw std::invalid_argument("promdir: metric family \"" + spec.name +
+                                  "\" is already registered as a " +
+                                  Describe(it->second->spec()) +
+                                  "; now declared as a " + Describe(spec));
     }
     std::string name = spec.name;
     auto made = make(core_.get(), std::move(spec));

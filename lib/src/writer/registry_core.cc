@@ -18,7 +18,8 @@ RegistryCore::~RegistryCore() {
   for (auto& [prefix, file] : files_) writer::FileStore::Get().Release(file);
 }
 
-Result<writer::MetricsFile*> RegistryCore::FileFor(FileType type, GaugeMode mode) {
+Result<writer::MetricsFile*> RegistryCore::FileFor(FileType type,
+                                                   GaugeMode mode) {
   format::FileName name;
   name.type = type;
   name.mode = mode;
