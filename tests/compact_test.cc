@@ -177,19 +177,27 @@ TEST_CASE("a second compactor gets Busy") {
 // re-check (pid reuse): its file must go back to its name, untouched.
 class RebornEnv : public EnvWrapper {
  public:
-  explicit RebornEnv(int reborn) : EnvWrapper(Env::Default()), reborn_(reborn) {}
+  RebornEnv(int reborn, std::string create_home = "")
+      : EnvWrapper(Env::Default()), reborn_(reborn), create_home_(create_home) {}
   bool PidExists(int pid) override {
     if (pid == reborn_) return renamed_.load();
     return EnvWrapper::PidExists(pid);
   }
-  Status Rename(const std::string& f, const std::string& t) override {
-    Status s = EnvWrapper::Rename(f, t);
-    if (f.find(std::to_string(reborn_)) != std::string::npos) renamed_ = true;
+  Status RenameNoReplace(const std::string& f, const std::string& t) override {
+    Status s = EnvWrapper::RenameNoReplace(f, t);
+    if (f.find(std::to_string(reborn_)) != std::string::npos && !renamed_) {
+      renamed_ = true;
+      // The new process creates its own file under the old name.
+      if (!create_home_.empty() && f.ends_with("/counter_" + std::to_string(reborn_) + ".db")) {
+        WriteDb(create_home_, ValueLayout::k8, {{Key("c", "c_total", {{"l", "new"}}), 1000}});
+      }
+    }
     return s;
   }
 
  private:
   int reborn_;
+  std::string create_home_;
   std::atomic<bool> renamed_{false};
 };
 
@@ -212,6 +220,25 @@ TEST_CASE("a writer that reuses a dead pid during compaction keeps its file") {
   // Its per-process gauges were live again too: kept.
   CHECK(fs::exists(dir.File("gauge_all_4194401.db")));
   CHECK(test::DiffViews(view, test::PromdirView(dir.path(), kPerProcess)) == "");
+}
+
+TEST_CASE("a reborn writer's new file is never replaced by the staged one") {
+  TempDir dir;
+  MakeDeadWriters(dir.path(), 0, 1, false);  // only pid 4194400
+  auto view = test::PromdirView(dir.path(), kPerProcess);
+  view["c_total{l=new,}"] = 1000;
+  RebornEnv env(4194400, dir.File("counter_4194400.db"));
+  MaintenanceOptions o = Options(dir.path());
+  o.env = &env;
+  MaintenanceResult r;
+  REQUIRE(Compact(o, &r).ok());
+  CHECK(fs::exists(dir.File("counter_4194400.compacting.db")));
+  CHECK(test::DiffViews(view, test::PromdirView(dir.path(), kPerProcess)) == "");
+  bool named = false;
+  for (const std::string& sk : r.skipped) {
+    named |= sk.find("counter_4194400.compacting.db") != std::string::npos;
+  }
+  CHECK(named);
 }
 
 TEST_CASE("archive builder: min/max keep first-seen, mostrecent the newest") {
@@ -271,6 +298,12 @@ class KillEnv : public EnvWrapper {
   Status Rename(const std::string& f, const std::string& t) override {
     Step();
     Status s = EnvWrapper::Rename(f, t);
+    After();
+    return s;
+  }
+  Status RenameNoReplace(const std::string& f, const std::string& t) override {
+    Step();
+    Status s = EnvWrapper::RenameNoReplace(f, t);
     After();
     return s;
   }

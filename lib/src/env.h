@@ -93,6 +93,11 @@ class Env {
   virtual Status ListDir(const std::string& dir,
                          std::vector<std::string>* names);
   virtual Status Rename(const std::string& from, const std::string& to);
+  // Like Rename, but fails (IOError "... File exists") instead of replacing
+  // an existing `to` (renameat2 RENAME_NOREPLACE; link+unlink where the
+  // file system lacks it).
+  virtual Status RenameNoReplace(const std::string& from,
+                                 const std::string& to);
   virtual Status Unlink(const std::string& path);
   virtual Status SyncDir(const std::string& dir);
   virtual Status CreateDir(const std::string& dir);
@@ -155,6 +160,9 @@ class EnvWrapper : public Env {
   }
   Status Rename(const std::string& f, const std::string& t) override {
     return target_->Rename(f, t);
+  }
+  Status RenameNoReplace(const std::string& f, const std::string& t) override {
+    return target_->RenameNoReplace(f, t);
   }
   Status Unlink(const std::string& p) override { return target_->Unlink(p); }
   Status SyncDir(const std::string& d) override { return target_->SyncDir(d); }

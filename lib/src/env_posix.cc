@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "lib/src/env.h"
@@ -236,6 +237,23 @@ Status Env::Rename(const std::string& from, const std::string& to) {
     return Status::FromErrno("rename " + from + " to " + to, errno);
   }
   return Status::OK();
+}
+
+Status Env::RenameNoReplace(const std::string& from, const std::string& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(),
+                  RENAME_NOREPLACE) == 0) {
+    return Status::OK();
+  }
+  int err = errno;
+  if (err == EINVAL || err == ENOSYS) {
+    // No RENAME_NOREPLACE here: link() refuses an existing name too.
+    if (::link(from.c_str(), to.c_str()) != 0) {
+      return Status::FromErrno("rename " + from + " to " + to, errno);
+    }
+    ::unlink(from.c_str());
+    return Status::OK();
+  }
+  return Status::FromErrno("rename " + from + " to " + to, err);
 }
 
 Status Env::Unlink(const std::string& path) {

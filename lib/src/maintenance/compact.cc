@@ -251,17 +251,16 @@ bool Compactor::Restore(Candidate* c, const std::string& why) {
       format::MakeFileName(c->file.Prefix(), c->writer_id);
   DirLock lock(env_);
   Status s = lock.Acquire(Path(kDirLockName), true, true, "readers");
-  FileInfo info;
-  if (s.ok() && env_->LinkStat(Path(home), &info).IsNotFound()) {
-    s = env_->Rename(Path(c->name), Path(home));
-    if (s.ok()) {
-      result_->skipped.push_back(Path(home) + ": writer is live (" + why +
-                                 "); left alone");
-      return true;
-    }
+  // Never replace a file a new writer created under the name meanwhile.
+  if (s.ok()) s = env_->RenameNoReplace(Path(c->name), Path(home));
+  if (s.ok()) {
+    result_->skipped.push_back(Path(home) + ": writer is live (" + why +
+                               "); left alone");
+    return true;
   }
   result_->skipped.push_back(Path(c->name) + ": writer is live (" + why +
-                             ") but " + home + " exists; left in place");
+                             ") but cannot go back to " + home + " (" +
+                             s.message() + "); left in place");
   return false;
 }
 
@@ -286,7 +285,7 @@ Status Compactor::Stage() {
       FileInfo info;
       if (env_->LinkStat(Path(staged), &info).IsNotFound()) break;
     }
-    s = env_->Rename(Path(c->name), Path(staged));
+    s = env_->RenameNoReplace(Path(c->name), Path(staged));
     if (s.IsNotFound()) continue;  // deleted meanwhile (mark_process_dead)
     if (!s.ok()) {
       result_->errors.push_back(s.message());
