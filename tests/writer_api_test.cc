@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <stdexcept>
 #include <thread>
@@ -355,6 +356,67 @@ TEST_CASE("writer: default-constructed handles are harmless") {
   h.Observe(1);
   s.Observe(1);
   CHECK(h.num_buckets() == 1);
+}
+
+TEST_CASE(
+    "writer: reopens every fixture file in its layout; bad files are left "
+    "alone") {
+  namespace fs = std::filesystem;
+  std::string fixtures = PROMDIR_FIXTURES_DIR;
+  int checked = 0;
+  for (const auto& set : fs::directory_iterator(fixtures)) {
+    if (set.path().filename() == "corrupt" ||
+        !fs::is_directory(set.path() / "dir")) {
+      continue;
+    }
+    for (const auto& e : fs::directory_iterator(set.path() / "dir")) {
+      auto name = format::ParseFileName(e.path().filename().string());
+      if (!name) continue;
+      CAPTURE(e.path().string());
+      FileContents want;
+      REQUIRE(ReadMetricsFile(Env::Default(), e.path().string(), &want).ok());
+      TempDir tmp;
+      fs::copy_file(e.path(), tmp.File(e.path().filename().string()));
+      std::unique_ptr<writer::MetricsFile> f;
+      Status s =
+          writer::MetricsFile::Open(Env::Default(), tmp.path(), name->Prefix(),
+                                    name->id, ValueLayout::k16, &f);
+      REQUIRE_MESSAGE(s.ok(), s.ToString());
+      CHECK(f->layout() == want.layout);
+      CHECK(f->num_entries() == want.entries.size());
+      for (const FileEntry& entry : want.entries) {
+        Result<double*> slot = f->FindOrAppend(entry.key);
+        REQUIRE(slot.ok());
+        CHECK(std::memcmp(slot.value(), &entry.value, sizeof(double)) == 0);
+      }
+      CHECK(f->num_entries() == want.entries.size());
+      f->Detach();
+      ++checked;
+    }
+  }
+  CHECK(checked > 20);
+
+  // The corrupt set: a worker whose id names a bad file writes elsewhere and
+  // leaves the bad file as it was.
+  TempDir tmp;
+  fs::copy(fixtures + "/corrupt/dir", tmp.path(),
+           fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  for (const char* id : {"4194501", "4194507"}) {
+    CAPTURE(id);
+    std::string before =
+        test::ReadFile(tmp.File(std::string("counter_") + id + ".db"));
+    Options o = Opts(tmp);
+    o.worker_id = id;
+    {
+      Registry registry(o);
+      BuildCounter().Name("c").Register(registry).Add({}).Inc();
+    }
+    CHECK(test::ReadFile(tmp.File(std::string("counter_") + id + ".db")) ==
+          before);
+    std::string other =
+        tmp.File(std::string("counter_") + id + "-" + Pid() + ".db");
+    CHECK(FileValues(other)[Key("c", "c_total", {}, "")] == 1);
+  }
 }
 
 TEST_CASE("writer: WalkEntries rejects a torn file") {

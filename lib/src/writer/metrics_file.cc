@@ -99,8 +99,14 @@ Status MetricsFile::Open(Env* env, const std::string& dir,
   f->layout_ = layout;
   const std::string& path = f->path_;
 
+  // Never write through a symbolic link or into something not a file.
+  FileInfo existing;
+  if (env->LinkStat(path, &existing).ok() &&
+      (existing.is_symlink || !existing.is_regular)) {
+    return Status::Corruption(path + " is not a regular file");
+  }
   int fd;
-  Status s = env->Open(path, O_RDWR | O_CREAT, 0666, &fd);
+  Status s = env->Open(path, O_RDWR | O_CREAT | O_NOFOLLOW, 0666, &fd);
   if (!s.ok()) return s;
   auto fail = [&](const Status& st) {
     env->Close(fd);
