@@ -2,9 +2,11 @@
 """Checks promdir-collector output with Debian's prometheus_client parsers.
 
   collector_check.py compare EXPECTED ACTUAL [--actual-openmetrics]
+                    [--drop FAMILY]...
       Compares two expositions as data (families, types, help, samples,
-      values), ignoring promdir_collector_* self-metrics. EXPECTED is text
-      0.0.4; ACTUAL is text, or OpenMetrics with --actual-openmetrics.
+      values), ignoring promdir_collector_* self-metrics and each FAMILY
+      dropped from EXPECTED. EXPECTED is text 0.0.4; ACTUAL is text, or
+      OpenMetrics with --actual-openmetrics.
       Exit 0 when equal, 1 with the differences on stderr.
   collector_check.py om-valid FILE
       Exit 0 iff FILE parses with the OpenMetrics parser (which requires
@@ -83,8 +85,10 @@ def as_data(fams):
     return data
 
 
-def compare(expected_path, actual_path, actual_om):
+def compare(expected_path, actual_path, actual_om, drop=()):
     expected = as_data(families(read(expected_path), False))
+    for name in drop:
+        expected.pop(name, None)
     actual = as_data(families(read(actual_path), actual_om))
     problems = []
     for name in sorted(set(expected) | set(actual)):
@@ -112,7 +116,9 @@ def compare(expected_path, actual_path, actual_om):
 
 def main(argv):
     if len(argv) >= 3 and argv[0] == "compare":
-        return compare(argv[1], argv[2], "--actual-openmetrics" in argv[3:])
+        rest = argv[3:]
+        drop = [rest[i + 1] for i in range(len(rest) - 1) if rest[i] == "--drop"]
+        return compare(argv[1], argv[2], "--actual-openmetrics" in rest, drop)
     if len(argv) == 2 and argv[0] == "om-valid":
         try:
             fams = families(read(argv[1]), True)
