@@ -1,7 +1,8 @@
 // promdir-collect-bench: times the merge engine on a directory.
 //
 //   promdir-collect-bench --dir D [--scrapes N] [--format text|openmetrics]
-//                         [--liveness auto|lock|pid|none] [--print]
+//                         [--liveness auto|lock|pid|none] [--threads N]
+//                         [--print]
 //
 // The first scrape is cold (nothing cached); the next N-1 are warm. Prints
 // one line per phase with seconds and sizes, and the peak RSS. With --print
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
     if (a == "--dir") opt.directory = next();
     else if (a == "--scrapes") scrapes = std::stoi(next());
     else if (a == "--print") print = true;
+    else if (a == "--threads") opt.read_threads = std::stoi(next());
     else if (a == "--format") {
       format = next() == "openmetrics" ? promdir::ExpositionFormat::kOpenMetrics100
                                        : promdir::ExpositionFormat::kText004;

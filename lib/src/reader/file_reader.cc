@@ -207,8 +207,10 @@ ReadError DetectLayout(std::string_view data, uint64_t start,
   return Bad(BadReason::kBadLayout, path, what);
 }
 
-BadReason CheckKey(std::string_view key, FileType type, std::string* why) {
-  DecodedKey k;
+BadReason CheckKey(std::string_view key, FileType type, std::string* why,
+                   DecodedKey* decoded) {
+  DecodedKey local;
+  DecodedKey& k = decoded ? *decoded : local;
   Status s = DecodeKey(key, &k);
   if (!s.ok()) {
     *why = s.message();

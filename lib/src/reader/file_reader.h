@@ -19,6 +19,7 @@
 
 #include "lib/src/env.h"
 #include "lib/src/format.h"
+#include "lib/src/key_codec.h"
 #include "promdir/status.h"
 
 namespace promdir::reader {
@@ -87,7 +88,9 @@ ReadError DetectLayout(std::string_view data, uint64_t start,
 // Checks a key fully (UTF-8, the 4-element list, names) as Python would
 // json.loads it; for a key of a histogram file also that an `le` label is
 // a number. Reason kBadKey, kOldKeyFormat or kBadLe; `why` says what.
-BadReason CheckKey(std::string_view key, FileType type, std::string* why);
+// With `decoded` non-null, the parsed key is left there.
+BadReason CheckKey(std::string_view key, FileType type, std::string* why,
+                   DecodedKey* decoded = nullptr);
 
 // Reads a little-endian int32 / double at data[pos].
 inline int32_t LoadInt32(const char* p) {

@@ -36,14 +36,13 @@ uint32_t KeyTable::Intern(std::string_view key) {
   info.bytes = node->first;  // nodes never move
   // CheckKey with the histogram type also finds a non-numeric `le`; the
   // caller decides whether that matters (only in histogram files).
-  info.bad = CheckKey(key, FileType::kHistogram, &info.why);
+  DecodedKey k;
+  info.bad = CheckKey(key, FileType::kHistogram, &info.why, &k);
   if (info.bad == BadReason::kBadLe) {
     info.bad = BadReason::kNone;
     info.bad_le = true;
   }
   if (info.bad == BadReason::kNone) {
-    DecodedKey k;
-    DecodeKey(key, &k);
     info.family = InternFamily(k.metric_name);
     info.series = InternSeries(info.family, k.sample_name, k.labels);
     info.help = std::move(k.help);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -185,20 +186,17 @@ class DirectoryCollector::Impl {
  private:
   enum class Outcome { kMerged, kVanished, kBad, kLeftOut };
 
-  Outcome ReadFile(const std::string& base, ScrapeFile* sf, ReadError* err,
-                   WriterState* state, ScrapeStats* stats);
-  // The warm path, safe to run on several threads at once (it only reads
-  // the cache): a cached file that has not grown gets its values read into
-  // *slot. Returns false if the file needs ReadFile (new, grown, bad).
+  // What one file contributed to a scrape.
   struct Slot {
-    bool done = false;
-    Outcome outcome = Outcome::kMerged;
+    Outcome outcome = Outcome::kVanished;
+    ReadError err;
     WriterState state = WriterState::kUnknown;
-    CachedFile* cache = nullptr;
-    uint64_t bytes_read = 0;
     ScrapeFile file;
+    ScrapeStats stats;  // bytes_read, entries, cache hits/misses, pruned
   };
-  bool ReadWarm(const std::string& base, std::string* buf, Slot* slot) const;
+  // Reads one file (on any thread; the read itself runs unlocked) and
+  // merges it into the cache under parse_mu_. `buf` is the thread's own.
+  void ReadFile(const std::string& base, std::string* buf, Slot* slot);
   // Parses data[cf->parsed, used) into *cf. False (and *err) if bad.
   bool Parse(const std::string& path, std::string_view data,
              const format::FileName& name, CachedFile* cf, ReadError* err);
@@ -211,6 +209,11 @@ class DirectoryCollector::Impl {
     }
     acc_[series] += v;
   }
+  void TakePrediction(std::string* buf) {
+    if (pending_prediction_ == nullptr) return;
+    std::swap(pending_prediction_->raw, *buf);
+    pending_prediction_ = nullptr;
+  }
   bool Touch(uint32_t series, FamilyState* fs) {
     if (seen_[series]) return false;
     seen_[series] = 1;
@@ -220,18 +223,27 @@ class DirectoryCollector::Impl {
 
   const CollectorOptions opt_;
   Env* const env_;
-  std::mutex mu_;
-  // Everything below is guarded by mu_.
+  std::mutex mu_;  // one scrape at a time
+  // Everything below is guarded by mu_; the cache, key table and
+  // predictions also by parse_mu_ while a scrape's reader threads run.
+  std::mutex parse_mu_;
   reader::KeyTable table_;
   std::unordered_map<FileId, CachedFile, FileIdHash> cache_;
   // Bad files already reported: path -> (file, reason).
   std::unordered_map<std::string, std::pair<FileId, BadReason>> reported_;
   uint64_t generation_ = 0;
-  std::string buf_;
   // The keys of the last file parsed from the start, per prefix: workers
   // create their series in the same order, so entry i of the next file of
   // that prefix is most likely the same key (one memcmp, no hashing).
-  std::unordered_map<std::string, std::vector<uint32_t>> predicted_;
+  struct Prediction {
+    std::string raw;                     // its bytes in use
+    std::vector<uint32_t> keys;          // its key ids
+    std::vector<uint32_t> entry_offsets; // where its entries start
+  };
+  std::unordered_map<std::string, Prediction> predicted_;
+  // Set by Parse when the file just parsed becomes its prefix's prediction;
+  // ReadFile then hands its buffer over (a swap, no copy).
+  Prediction* pending_prediction_ = nullptr;
   std::vector<uint32_t> family_mark_;
   // Per key id: the series it adds to under each family type.
   struct KeyMerge {
@@ -254,7 +266,8 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
   if (data.size() <= cf->parsed) return true;
   const FileType type = name.type;
   const bool from_start = cf->keys.empty();
-  std::vector<uint32_t>& predicted = predicted_[name.Prefix()];
+  Prediction& predicted = predicted_[name.Prefix()];
+  std::vector<uint32_t> entry_offsets;
   if (!cf->layout_known) {
     *err = reader::DetectLayout(data, cf->parsed, ValueLayout::k16, path,
                                 &cf->layout);
@@ -275,9 +288,15 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
         if (bad != BadReason::kNone) return;
         size_t index = cf->keys.size();
         uint32_t id;
-        if (index < predicted.size() &&
-            table_.key(predicted[index]).bytes == key) {
-          id = predicted[index];
+        // The same key at the same offset of the previous file: two
+        // sequential buffers compared, no hashing.
+        if (index < predicted.keys.size() &&
+            predicted.entry_offsets[index] == off &&
+            predicted.raw.size() >= off + 4 + key.size() &&
+            std::memcmp(predicted.raw.data() + off + 4, key.data(),
+                        key.size()) == 0 &&
+            table_.key(predicted.keys[index]).bytes.size() == key.size()) {
+          id = predicted.keys[index];
         } else {
           id = table_.Intern(key);
         }
@@ -300,6 +319,7 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
         }
         cf->keys.push_back(id);
         cf->offsets.push_back(static_cast<uint32_t>(voff));
+        if (from_start) entry_offsets.push_back(static_cast<uint32_t>(off));
       });
   if (!err->ok()) return false;
   if (bad != BadReason::kNone) {
@@ -308,42 +328,52 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
     return false;
   }
   cf->parsed = data.size();
-  if (from_start) predicted = cf->keys;
+  if (from_start) {
+    predicted.keys = cf->keys;
+    predicted.entry_offsets = std::move(entry_offsets);
+    pending_prediction_ = &predicted;
+  }
   return true;
 }
 
-DirectoryCollector::Impl::Outcome DirectoryCollector::Impl::ReadFile(
-    const std::string& base, ScrapeFile* sf, ReadError* err,
-    WriterState* state, ScrapeStats* stats) {
+void DirectoryCollector::Impl::ReadFile(const std::string& base,
+                                        std::string* buf, Slot* slot) {
   const std::string path = opt_.directory + "/" + base;
+  ScrapeStats* stats = &slot->stats;
+  ReadError* err = &slot->err;
+  slot->outcome = Outcome::kBad;
   int fd = -1;
   FileInfo info;
   *err = reader::OpenMetricsFile(env_, path, &fd, &info);
-  if (err->status.IsNotFound()) return Outcome::kVanished;
-  if (!err->ok()) return Outcome::kBad;
+  if (err->status.IsNotFound()) {
+    slot->outcome = Outcome::kVanished;
+    return;
+  }
+  if (!err->ok()) return;
   std::optional<format::FileName> name = format::ParseFileName(base);
   if (!name) {
     env_->Close(fd);
     *err = reader::Bad(BadReason::kUnknownType, path,
                        "the name has a type or gauge mode no client writes");
-    return Outcome::kBad;
+    return;
   }
   bool magic = false;
-  *err = reader::ReadUsed(env_, fd, path, info.size, &buf_, &magic,
+  *err = reader::ReadUsed(env_, fd, path, info.size, buf, &magic,
                           &stats->bytes_read);
   if (!err->ok()) {
     env_->Close(fd);
-    return Outcome::kBad;
+    return;
   }
   Verdict verdict =
       reader::ProbeWriterWithMagic(env_, fd, name->id, opt_.liveness, magic);
   env_->Close(fd);
-  *state = verdict.state;
+  slot->state = verdict.state;
 
+  std::lock_guard<std::mutex> lock(parse_mu_);
   FileId id{info.device, info.inode};
   auto [it, inserted] = cache_.try_emplace(id);
   CachedFile* cf = &it->second;
-  std::string_view data = buf_;
+  std::string_view data = *buf;
   bool reuse = !inserted && cf->name == base && data.size() >= cf->parsed;
   if (!reuse) *cf = CachedFile();
   cf->name = base;
@@ -353,25 +383,24 @@ DirectoryCollector::Impl::Outcome DirectoryCollector::Impl::ReadFile(
     cf->name = base;
     if (!retry || !Parse(path, data, *name, cf, err)) {
       cache_.erase(it);
-      return Outcome::kBad;
+      return;
     }
     reuse = false;
   }
-  if (reuse) {
-    ++stats->cache_hits;
-  } else {
-    ++stats->cache_misses;
-  }
+  ++(reuse ? stats->cache_hits : stats->cache_misses);
   cf->generation = generation_;
   if (verdict.state == WriterState::kDead && format::IsLiveMode(name->mode)) {
     stats->pruned_series += cf->keys.size();
-    return Outcome::kLeftOut;
+    TakePrediction(buf);
+    slot->outcome = Outcome::kLeftOut;
+    return;
   }
+  ScrapeFile* sf = &slot->file;
   sf->cache = cf;
   sf->name = std::move(*name);
   size_t n = cf->offsets.size();
   sf->values.resize(n);
-  const char* p = buf_.data();
+  const char* p = buf->data();
   for (size_t i = 0; i < n; ++i) {
     sf->values[i] = reader::LoadDouble(p + cf->offsets[i]);
   }
@@ -382,59 +411,8 @@ DirectoryCollector::Impl::Outcome DirectoryCollector::Impl::ReadFile(
     }
   }
   stats->entries += n;
-  return Outcome::kMerged;
-}
-
-bool DirectoryCollector::Impl::ReadWarm(const std::string& base,
-                                        std::string* buf, Slot* slot) const {
-  const std::string path = opt_.directory + "/" + base;
-  FileInfo link;
-  if (!env_->LinkStat(path, &link).ok() || !link.is_regular) return false;
-  auto it = cache_.find(FileId{link.device, link.inode});
-  if (it == cache_.end() || it->second.name != base ||
-      !it->second.layout_known) {
-    return false;
-  }
-  std::optional<format::FileName> name = format::ParseFileName(base);
-  if (!name) return false;
-  int fd = -1;
-  FileInfo info;
-  if (!reader::OpenMetricsFile(env_, path, &fd, &info).ok()) return false;
-  const CachedFile& cf = it->second;
-  bool magic = false;
-  ReadError err = reader::ReadUsed(env_, fd, path, info.size, buf, &magic,
-                                   &slot->bytes_read);
-  if (!err.ok() || buf->size() != cf.parsed ||
-      FileId{info.device, info.inode} != it->first) {
-    env_->Close(fd);
-    return false;
-  }
-  Verdict verdict =
-      reader::ProbeWriterWithMagic(env_, fd, name->id, opt_.liveness, magic);
-  env_->Close(fd);
-  slot->state = verdict.state;
-  slot->cache = const_cast<CachedFile*>(&cf);
-  slot->done = true;
-  if (verdict.state == WriterState::kDead && format::IsLiveMode(name->mode)) {
-    slot->outcome = Outcome::kLeftOut;
-    return true;
-  }
-  ScrapeFile& sf = slot->file;
-  sf.cache = &cf;
-  sf.name = std::move(*name);
-  size_t n = cf.offsets.size();
-  sf.values.resize(n);
-  const char* p = buf->data();
-  for (size_t i = 0; i < n; ++i) {
-    sf.values[i] = reader::LoadDouble(p + cf.offsets[i]);
-  }
-  if (cf.layout == ValueLayout::k16) {
-    sf.timestamps.resize(n);
-    for (size_t i = 0; i < n; ++i) {
-      sf.timestamps[i] = reader::LoadDouble(p + cf.offsets[i] + 8);
-    }
-  }
-  return true;
+  TakePrediction(buf);
+  slot->outcome = Outcome::kMerged;
 }
 
 Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
@@ -461,17 +439,18 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
     HiddenByCompaction(env_, opt_.directory, names, &hidden);
     std::erase_if(names, [&](const std::string& n) { return hidden.count(n); });
     files.reserve(names.size());
-    // Cached files that did not grow are read on several threads: reading
-    // the bytes in use is most of a warm scrape.
+    // Files are read on several threads: reading the bytes in use is most
+    // of a scrape. Parsing and the cache are serialized by parse_mu_.
     std::vector<Slot> slots(names.size());
     std::atomic<size_t> next{0};
     auto worker = [&] {
       std::string buf;
       for (size_t i; (i = next.fetch_add(1)) < names.size();) {
-        ReadWarm(names[i], &buf, &slots[i]);
+        ReadFile(names[i], &buf, &slots[i]);
       }
     };
-    size_t threads = std::min<size_t>(opt_.read_threads, names.size() / 8);
+    size_t threads = std::min<size_t>(std::max(1u, opt_.read_threads),
+                                      (names.size() + 7) / 8);
     std::vector<std::thread> pool;
     for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
     worker();
@@ -479,25 +458,15 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
     for (size_t i = 0; i < names.size(); ++i) {
       const std::string& base = names[i];
       Slot& slot = slots[i];
-      ScrapeFile sf;
-      ReadError err;
+      stats->bytes_read += slot.stats.bytes_read;
+      stats->entries += slot.stats.entries;
+      stats->cache_hits += slot.stats.cache_hits;
+      stats->cache_misses += slot.stats.cache_misses;
+      stats->pruned_series += slot.stats.pruned_series;
+      Outcome o = slot.outcome;
+      const ReadError& err = slot.err;
       WriterState state = slot.state;
-      Outcome o;
-      if (slot.done) {
-        o = slot.outcome;
-        sf = std::move(slot.file);
-        slot.cache->generation = generation_;
-        stats->bytes_read += slot.bytes_read;
-        ++stats->cache_hits;
-        if (o == Outcome::kLeftOut) {
-          stats->pruned_series += slot.cache->keys.size();
-        } else {
-          stats->entries += sf.values.size();
-        }
-      } else {
-        stats->bytes_read += slot.bytes_read;  // a warm read that fell back
-        o = ReadFile(base, &sf, &err, &state, stats);
-      }
+      ScrapeFile& sf = slot.file;
       std::optional<format::FileName> fname = format::ParseFileName(base);
       std::string prefix = fname ? fname->Prefix() : "unknown";
       if (o == Outcome::kVanished) continue;
@@ -580,7 +549,9 @@ void DirectoryCollector::Impl::Merge(const std::vector<ScrapeFile>& files,
   for (uint32_t fi = 0; fi < files.size(); ++fi) {
     const ScrapeFile& f = files[fi];
     const std::vector<uint32_t>& keys = f.cache->keys;
-    for (size_t i = 0; i < keys.size(); ++i) {
+    // (Equal unless two names share an inode and one was reparsed.)
+    const size_t count = std::min(keys.size(), f.values.size());
+    for (size_t i = 0; i < count; ++i) {
       const KeyMerge& k = key_merge_[keys[i]];
       FamilyState& fs = fams[k.family];
       double v = f.values[i];
