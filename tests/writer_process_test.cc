@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -383,6 +384,28 @@ TEST_CASE("a failed map is an error at series creation") {
   CHECK(!f.TryWithLabelValues("a").ok());
   env.fail_map = false;
   CHECK(f.TryWithLabelValues("a").ok());
+}
+
+TEST_CASE("a limited address space maps less and still works") {
+  TempDir dir;
+  CHECK(test::RunInChild([&] {
+          // Room for about 300 MiB more: the 1 GiB reservation fails.
+          long pages = 0;
+          std::ifstream("/proc/self/statm") >> pages;
+          struct rlimit lim;
+          lim.rlim_cur = lim.rlim_max =
+              static_cast<rlim_t>(pages) * 4096 + (300u << 20);
+          if (::setrlimit(RLIMIT_AS, &lim) != 0) return 2;
+          Registry registry(Opts(dir));
+          auto& f =
+              BuildCounter().Name("small").Labels({"i"}).Register(registry);
+          for (int i = 0; i < 3000; ++i) {
+            if (!f.TryWithLabelValues(std::to_string(i)).ok()) return 3;
+          }
+          auto& g = BuildGauge().Name("g").Register(registry);
+          return g.Add({}).Value() == 0 ? 0 : 4;
+        }) == 0);
+  CHECK(test::DbFiles(dir.path()).size() == 2);
 }
 
 TEST_CASE("both layouts: an existing file keeps its layout") {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <string_view>
@@ -145,8 +146,17 @@ Status MetricsFile::Open(Env* env, const std::string& dir,
       return fail(s);
     }
   }
+  // Reserve the largest range the address space allows (a ulimit -v may
+  // refuse 1 GiB), but at least the file's present size.
   void* addr = nullptr;
-  s = env->Map(fd, kMapReserve, nullptr, &addr);
+  for (size_t reserve = kMapReserve;; reserve /= 4) {
+    s = env->Map(fd, reserve, nullptr, &addr);
+    if (s.ok()) {
+      f->reserve_ = reserve;
+      break;
+    }
+    if (reserve / 4 < std::max<uint64_t>(f->capacity_, kMinMapReserve)) break;
+  }
   if (!s.ok()) {
     f->fd_ = -1;
     if (info.size == 0) env->Unlink(path);
@@ -241,14 +251,14 @@ Result<double*> MetricsFile::FindOrAppend(const std::string& key) {
   size_t entry = format::EntrySize(key.size(), layout_);
   uint64_t need = uint64_t{used_} + entry;
   if (key.size() > static_cast<size_t>(format::kMaxKeyLength) ||
-      need > kMapReserve) {
+      need > reserve_) {
     return Status::NoSpace(path_ + ": entry of " + std::to_string(entry) +
                            " bytes does not fit in a writer's file");
   }
   if (need > capacity_) {
     uint64_t cap = capacity_;
     while (cap < need) cap *= 2;
-    if (cap > kMapReserve) cap = kMapReserve;
+    if (cap > reserve_) cap = reserve_;
     Status s = env_->Allocate(fd_, cap);
     if (!s.ok()) {
       return Annotate(
@@ -304,7 +314,7 @@ Status MetricsFile::ReplaceInChild(const std::string& id) {
     }
     if (s.ok()) {
       void* addr = nullptr;
-      s = env_->Map(fd, kMapReserve, base_, &addr);
+      s = env_->Map(fd, reserve_, base_, &addr);
     }
     if (!s.ok()) {
       env_->Close(fd);
@@ -328,8 +338,16 @@ Status MetricsFile::ReplaceInChild(const std::string& id) {
 
 void MetricsFile::Detach() {
   if (fd_ < 0) return;
+  // Handles point below capacity_: keep that much as private memory and
+  // give the rest of the range back.
+  size_t page = 4096;
+  size_t keep =
+      std::min<size_t>((capacity_ + page - 1) / page * page, reserve_);
   void* addr = nullptr;
-  env_->MapAnonymous(kMapReserve, base_, &addr);
+  if (env_->MapAnonymous(keep, base_, &addr).ok() && keep < reserve_) {
+    env_->Unmap(base_ + keep, reserve_ - keep);
+    reserve_ = keep;
+  }
   env_->Close(fd_);
   fd_ = -1;
 }

@@ -29,8 +29,11 @@
 
 namespace promdir::writer {
 
-// Virtual address range reserved for each file; the largest a file may grow.
+// Virtual address range reserved for each file: the largest a file may
+// grow. Where the address space is limited, Open falls back to a quarter,
+// and so on down to kMinMapReserve (or the file's size if larger).
 inline constexpr size_t kMapReserve = size_t{1} << 30;
+inline constexpr size_t kMinMapReserve = size_t{1} << 20;
 
 class MetricsFile {
  public:
@@ -83,6 +86,7 @@ class MetricsFile {
   int fd_ = -1;
   char* base_ = nullptr;
   uint64_t capacity_ = 0;
+  size_t reserve_ = kMapReserve;  // bytes of address space mapped at base_
   uint32_t used_ = 0;
   ValueLayout layout_ = ValueLayout::k16;
   std::unordered_map<std::string, uint32_t> index_;  // key -> value offset
