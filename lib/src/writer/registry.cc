@@ -12,6 +12,7 @@
 
 #include "lib/src/float_format.h"
 #include "lib/src/format.h"
+#include "lib/src/key_codec.h"
 #include "lib/src/writer/file_store.h"
 #include "lib/src/writer/registry_core.h"
 
@@ -69,6 +70,8 @@ void Normalize(detail::FamilySpec& s, const Options& options) {
   if (s.name.empty() || !prometheus::CheckMetricName(s.name)) {
     fail("invalid metric name");
   }
+  std::string ignored;
+  if (!AppendJsonString(s.help, &ignored)) fail("help text is not valid UTF-8");
   std::set<std::string> seen;
   for (const std::string& l : s.label_names) {
     if (l.empty() || !prometheus::CheckLabelName(l)) {
