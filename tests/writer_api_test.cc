@@ -204,6 +204,8 @@ TEST_CASE("writer: bad names, labels and redeclarations are clear errors") {
   CHECK_THROWS_WITH_AS(
       BuildHistogram().Name("h").Buckets({1, 0.5}).Register(registry),
       doctest::Contains("increasing"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(BuildCounter().Name("u").Help("bad \xc3").Register(registry),
+                       doctest::Contains("UTF-8"), std::invalid_argument);
   BuildGauge()
       .Name("le_is_fine_here")
       .Labels({"le", "quantile"})
