@@ -87,7 +87,7 @@ int PythonCount(const std::string& json_text, const std::string& expr) {
   return std::stoi(out);
 }
 
-TEST_CASE("promdir --version, --help and usage errors") {
+TEST_CASE("promdir --version - --help and usage errors") {
   Run v = Promdir("--version");
   CHECK(v.code == 0);
   CHECK(v.out.find("promdir 0.") != std::string::npos);
@@ -117,7 +117,7 @@ TEST_CASE("promdir --version, --help and usage errors") {
   CHECK(missing.err.find("/nonexistent/metrics") != std::string::npos);
 }
 
-TEST_CASE("the directory comes from the environment, upper case first") {
+TEST_CASE("the directory comes from the environment - upper case first") {
   const std::string dir = kFixtures + "/py016-web/dir";
   Run upper = Promdir("ls", "env -u prometheus_multiproc_dir PROMETHEUS_MULTIPROC_DIR='" + dir + "'");
   CHECK(upper.code == 0);
@@ -145,7 +145,7 @@ TEST_CASE("ls and ls --json on every fixture") {
   }
 }
 
-TEST_CASE("dump shows every entry, as text and JSON") {
+TEST_CASE("dump shows every entry - as text and JSON") {
   const std::string file = kFixtures + "/pyhead-exotic/dir";
   for (const std::string& n : DbNames(file)) {
     CAPTURE(n);
@@ -185,7 +185,7 @@ TEST_CASE("check names every bad file and fails only when there is one") {
   CHECK(r.out.find("notes.txt") == std::string::npos);
 }
 
-TEST_CASE("collect exits 0 on corrupt/, naming each bad file on stderr") {
+TEST_CASE("collect exits 0 on corrupt/ - naming each bad file on stderr") {
   Run r = Promdir("collect --dir '" + kFixtures + "/corrupt/dir'");
   CHECK(r.code == 0);
   for (const std::string& name : ExpectedBadFiles()) {
@@ -205,7 +205,7 @@ TEST_CASE("collect exits 0 on corrupt/, naming each bad file on stderr") {
   CHECK(web.out.find("http_requests_inprogress{") == std::string::npos);
 }
 
-TEST_CASE("prune, mark-dead and wipe on a copy of a fixture") {
+TEST_CASE("prune - mark-dead and wipe on a copy of a fixture") {
   TempDir tmp;
   const std::string dir = CopyFixture(tmp, "py016-exotic");
   Run dry = Promdir("prune --dry-run --dir '" + dir + "'");

@@ -79,7 +79,7 @@ TEST_CASE("mark-dead is mark_process_dead for each id") {
         Status::Code::kOk);
 }
 
-TEST_CASE("wipe refuses while a promdir writer holds a file, unless forced") {
+TEST_CASE("wipe refuses while a promdir writer holds a file - unless forced") {
   TempDir dir;
   Gauge(dir.File("counter_1.db"));
   Gauge(dir.File("gauge_all_2.db"));
@@ -124,7 +124,7 @@ TEST_CASE("journal round-trips and rejects a torn or foreign file") {
   CHECK(DecodeJournal("hello\n", "j", &back).IsCorruption());
 }
 
-TEST_CASE("readers hide the sources of a committed archive, and only those") {
+TEST_CASE("readers hide the sources of a committed archive - and only those") {
   TempDir dir;
   Env* env = Env::Default();
   std::set<std::string> hidden;
