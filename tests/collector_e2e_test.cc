@@ -325,7 +325,7 @@ TEST_CASE("collector e2e: command line errors, --help and --version") {
   CHECK(bad_level.Stderr().find("--log.level") != std::string::npos);
 }
 
-TEST_CASE("collector e2e: every fixture, as data, in both formats; promtool and the OM parser agree") {
+TEST_CASE("collector e2e: every fixture as data in both formats, passing promtool and the OM parser") {
   for (const char* name : {"py016-web", "py016-exotic", "pyhead-web", "pyhead-exotic"}) {
     CAPTURE(name);
     TempDir t;
