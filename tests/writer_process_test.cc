@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -186,6 +187,43 @@ TEST_CASE(
   CHECK(text.find("after fork") != std::string::npos);
   CHECK(text.find("counter_" + std::to_string(pid) + ".db") !=
         std::string::npos);
+}
+
+TEST_CASE(
+    "a reader listing the directory never sees an empty or partial new file") {
+  TempDir dir;
+  std::string stop = dir.File("stop");
+  pid_t reader = test::StartChild([&] {
+    int scans = 0;
+    while (!Exists(stop) || scans < 10) {
+      for (const std::string& name : test::DbFiles(dir.path())) {
+        if (name.size() < 3 || name.substr(name.size() - 3) != ".db") continue;
+        Status st;
+        FileValues(dir.File(name), &st);
+        if (!st.ok() && !st.IsNotFound()) {
+          std::fprintf(stderr, "%s\n", st.ToString().c_str());
+          return 1;
+        }
+      }
+      ++scans;
+    }
+    return 0;
+  });
+  std::vector<pid_t> writers;
+  for (int w = 0; w < 40; ++w) {
+    writers.push_back(test::StartChild([&] {
+      Registry registry(Opts(dir));
+      BuildCounter().Name("c").Register(registry).Add({}).Inc();
+      BuildGauge().Name("g").Register(registry).Add({}).Set(1);
+      BuildHistogram().Name("h").Register(registry).Add({}).Observe(1);
+      BuildSummary().Name("s").Register(registry).Add({}).Observe(1);
+      return 0;
+    }));
+  }
+  for (pid_t p : writers) CHECK(test::WaitChild(p) == 0);
+  test::WriteFile(stop, "");
+  CHECK(test::WaitChild(reader) == 0);
+  CHECK(test::DbFiles(dir.path()).size() == 40 * 4 + 1);  // and "stop"
 }
 
 TEST_CASE("SIGKILL mid-run leaves a file the reader accepts, unlocked") {

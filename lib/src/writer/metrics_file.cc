@@ -47,6 +47,37 @@ std::string FilePath(const std::string& dir, const std::string& prefix,
   return dir + "/" + format::MakeFileName(prefix, id);
 }
 
+// Creates `path` complete: a hidden temporary file (not *.db, so readers
+// never list it) is locked, sized to `size` and given `contents`, then
+// renamed into place without replacing anything. Readers thus never see an
+// empty or partial new file. Sets *existed if `path` appeared meanwhile
+// (the caller then opens that one); *fd holds the locked file on success.
+Status CreateComplete(Env* env, const std::string& dir, const std::string& path,
+                      std::string_view contents, uint64_t size, int* fd,
+                      bool* existed) {
+  *existed = false;
+  std::string base = path.substr(dir.size() + 1);
+  std::string temp =
+      dir + "/." + base + ".tmp-" + std::to_string(env->GetPid());
+  Status s = env->Open(temp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW, 0666, fd);
+  if (!s.ok()) return s;
+  s = env->TryLock(*fd);
+  if (s.ok()) s = env->Allocate(*fd, size);
+  if (s.ok()) s = env->WriteAt(*fd, 0, contents.data(), contents.size());
+  if (s.ok()) {
+    s = env->RenameNoReplace(temp, path);
+    FileInfo info;
+    if (!s.ok() && env->LinkStat(path, &info).ok()) *existed = true;
+  }
+  if (!s.ok()) {
+    env->Close(*fd);
+    env->Unlink(temp);
+    *fd = -1;
+    return Annotate(s, "create " + path);
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status WalkEntries(std::string_view data, ValueLayout layout,
@@ -106,37 +137,59 @@ Status MetricsFile::Open(Env* env, const std::string& dir,
       (existing.is_symlink || !existing.is_regular)) {
     return Status::Corruption(path + " is not a regular file");
   }
-  int fd;
-  Status s = env->Open(path, O_RDWR | O_CREAT | O_NOFOLLOW, 0666, &fd);
-  if (!s.ok()) return s;
+  int fd = -1;
+  Status s;
+  bool created = false;
+  if (env->LinkStat(path, &existing).IsNotFound()) {
+    char header[format::kHeaderSize];
+    int32_t used = format::kHeaderSize;
+    std::memcpy(header, &used, 4);
+    std::memcpy(header + 4, kMagic, 4);
+    bool existed = false;
+    s = CreateComplete(env, dir, path, std::string_view(header, sizeof(header)),
+                       format::kInitialFileSize, &fd, &existed);
+    if (!s.ok() && !existed) return s;
+    created = s.ok();
+  }
+  if (!created) {
+    // An existing file (or one that appeared meanwhile): open and lock it.
+    s = env->Open(path, O_RDWR | O_CREAT | O_NOFOLLOW, 0666, &fd);
+    if (!s.ok()) return s;
+  }
   auto fail = [&](const Status& st) {
     env->Close(fd);
     return st;
   };
-  s = env->TryLock(fd);
-  if (s.IsBusy())
-    return fail(Status::Busy(path + " is locked by a live writer"));
-  if (!s.ok()) return fail(Annotate(s, "lock " + path));
+  if (!created) {
+    s = env->TryLock(fd);
+    if (s.IsBusy())
+      return fail(Status::Busy(path + " is locked by a live writer"));
+    if (!s.ok()) return fail(Annotate(s, "lock " + path));
+  }
   FileInfo info;
   s = env->Stat(fd, &info);
   if (!s.ok()) return fail(Annotate(s, "stat " + path));
   f->fd_ = fd;
-  if (info.size == 0) {
-    // A new file. On failure remove it again: an empty file would fail
-    // Python's collector.
-    auto fail_new = [&](const Status& st) {
-      env->Unlink(path);
-      f->fd_ = -1;
-      return fail(st);
-    };
+  if (created) {
+    f->capacity_ = format::kInitialFileSize;
+    f->used_ = format::kHeaderSize;
+  } else if (info.size == 0) {
+    // An empty file left by a writer that died before sizing it (Python's
+    // writer creates files that way): initialise it in place.
     s = env->Allocate(fd, format::kInitialFileSize);
-    if (!s.ok()) return fail_new(Annotate(s, "allocate " + path));
+    if (!s.ok()) {
+      f->fd_ = -1;
+      return fail(Annotate(s, "allocate " + path));
+    }
     char header[format::kHeaderSize];
     int32_t used = format::kHeaderSize;
     std::memcpy(header, &used, 4);
     std::memcpy(header + 4, kMagic, 4);
     s = env->WriteAt(fd, 0, header, sizeof(header));
-    if (!s.ok()) return fail_new(Annotate(s, "write " + path));
+    if (!s.ok()) {
+      f->fd_ = -1;
+      return fail(Annotate(s, "write " + path));
+    }
     f->capacity_ = format::kInitialFileSize;
     f->used_ = format::kHeaderSize;
   } else {
@@ -159,7 +212,7 @@ Status MetricsFile::Open(Env* env, const std::string& dir,
   }
   if (!s.ok()) {
     f->fd_ = -1;
-    if (info.size == 0) env->Unlink(path);
+    if (created) env->Unlink(path);
     return fail(Annotate(s, "map " + path));
   }
   f->base_ = static_cast<char*>(addr);
@@ -289,34 +342,25 @@ Status MetricsFile::ReplaceInChild(const std::string& id) {
   Status s;
   int fd = -1;
   std::string new_id, new_path;
+  std::string data(base_, used_);
+  std::memcpy(data.data() + 4, kMagic, 4);
+  for (uint32_t off : value_offsets_) {
+    std::memset(data.data() + off, 0, format::ValueSize(layout_));
+  }
   for (int n = 0; n < 100 && fd < 0; ++n) {
     new_id = n == 0 ? id : id + "-" + std::to_string(n);
     new_path = FilePath(dir_, prefix_, new_id);
     FileInfo info;
     if (env_->LinkStat(new_path, &info).ok()) continue;  // taken
-    s = env_->Open(new_path, O_RDWR | O_CREAT | O_EXCL, 0666, &fd);
-    if (!s.ok()) fd = -1;
-    if (!s.ok() && !s.IsBusy()) {
-      FileInfo again;
-      if (!env_->LinkStat(new_path, &again).ok()) break;  // a real error
-    }
+    bool existed = false;
+    s = CreateComplete(env_, dir_, new_path, data, capacity_, &fd, &existed);
+    if (!s.ok() && !existed) break;  // a real error
   }
   if (fd >= 0) {
-    s = env_->TryLock(fd);
-    if (s.ok()) s = env_->Allocate(fd, capacity_);
-    if (s.ok()) {
-      std::string data(base_, used_);
-      std::memcpy(data.data() + 4, kMagic, 4);
-      for (uint32_t off : value_offsets_) {
-        std::memset(data.data() + off, 0, format::ValueSize(layout_));
-      }
-      s = env_->WriteAt(fd, 0, data.data(), data.size());
-    }
-    if (s.ok()) {
-      void* addr = nullptr;
-      s = env_->Map(fd, reserve_, base_, &addr);
-    }
+    void* addr = nullptr;
+    s = env_->Map(fd, reserve_, base_, &addr);
     if (!s.ok()) {
+      s = Annotate(s, "map " + new_path);
       env_->Close(fd);
       env_->Unlink(new_path);
       fd = -1;
@@ -325,7 +369,7 @@ Status MetricsFile::ReplaceInChild(const std::string& id) {
     s = Status::IOError("no free file name for " + new_path);
   }
   if (fd < 0) {
-    Status why = Annotate(s, "create " + new_path);
+    Status why = s;
     Detach();
     return why;
   }
