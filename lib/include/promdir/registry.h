@@ -13,7 +13,9 @@
 // family without labels creates its series (value 0) at registration, as
 // Python does. A file starts at 64 KiB and doubles; its space is reserved
 // (posix_fallocate) before anything is written into it, so a full disk is a
-// Status at series creation, never a SIGBUS.
+// Status at series creation, never a SIGBUS. A new file appears complete: it
+// is made under a hidden temporary name (`.<name>.tmp-<pid>`) and renamed
+// into place, so no reader ever lists an empty one.
 //
 // Identity. <id> is the worker id of the Options, else the pid. A file that
 // already exists for the id (a restarted worker) is reopened and its values
