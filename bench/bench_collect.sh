@@ -30,16 +30,16 @@ CLI=$BUILD/bin/promdir
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-python_time() {  # seconds for one MultiProcessCollector + generate_latest
+python_time() {  # "wall cpu" seconds of one MultiProcessCollector + generate_latest
   "$PY" - "$1" <<'EOF'
 import sys, time
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 reg = CollectorRegistry()
 MultiProcessCollector(reg, path=sys.argv[1])
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 generate_latest(reg)
-print("%.6f" % (time.perf_counter() - t))
+print("%.6f %.6f" % (time.perf_counter() - t, time.process_time() - c))
 EOF
 }
 
@@ -56,8 +56,10 @@ cold_time() {  # seconds for `promdir collect` in a new process
 }
 
 mkdir -p "$WORK"
-printf '%-10s %8s %10s %12s %12s %10s %10s %9s\n' workload files python_s \
-  promdir_cold promdir_warm cold_x warm_x rss_MiB
+# Wall-clock seconds and ratios, and the ratios of CPU time (user + sys),
+# since a loaded machine stretches wall time unevenly.
+printf '%-10s %6s %9s %11s %11s %8s %8s %11s %11s %8s\n' workload files \
+  python_s promdir_cold promdir_warm cold_x warm_x cpu_cold_x cpu_warm_x rss_MiB
 for w in $WORKLOADS; do
   workers=${w%x*}
   entries=${w#*x}
@@ -87,14 +89,19 @@ from prometheus_client.multiprocess import MultiProcessCollector
 reg = CollectorRegistry(); MultiProcessCollector(reg, path=sys.argv[1])
 sys.stdout.write(generate_latest(reg).decode())' "$dir")
   fi
-  py=$(for i in $(seq 3); do python_time "$dir"; done | median)
+  pyruns=$(for i in $(seq 3); do python_time "$dir"; done)
+  py=$(echo "$pyruns" | cut -d' ' -f1 | median)
+  pycpu=$(echo "$pyruns" | cut -d' ' -f2 | median)
   cold=$(for i in $(seq "$RUNS"); do cold_time "$dir"; done | median)
   line=$("$BENCH" --dir "$dir" --scrapes $((RUNS * 4 + 1)) 2>&1 >/dev/null)
   warm=$(echo "$line" | sed -E 's/.*warm median ([0-9.]+) s.*/\1/')
+  warmcpu=$(echo "$line" | sed -E 's/.*warm median [0-9.]+ s \(cpu ([0-9.]+) s\).*/\1/')
+  coldcpu=$(echo "$line" | sed -E 's/^cold [0-9.]+ s \(cpu ([0-9.]+) s\).*/\1/')
   rss=$(echo "$line" | sed -E 's/.*peak RSS ([0-9]+) KiB.*/\1/')
-  printf '%-10s %8s %10.3f %12.4f %12.4f %9.1fx %9.1fx %9.1f\n' "$w" "$files" \
-    "$py" "$cold" "$warm" "$(echo "$py / $cold" | bc -l)" \
-    "$(echo "$py / $warm" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+  printf '%-10s %6s %9.3f %11.4f %11.4f %7.1fx %7.1fx %10.1fx %10.1fx %8.1f\n' \
+    "$w" "$files" "$py" "$cold" "$warm" "$(echo "$py / $cold" | bc -l)" \
+    "$(echo "$py / $warm" | bc -l)" "$(echo "$pycpu / $coldcpu" | bc -l)" \
+    "$(echo "$pycpu / $warmcpu" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
 done
 echo "targets: cold >= 30x, warm >= 150x (64x9000); warm < 1 s and RSS < 300 MiB (256x4000)"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"

@@ -56,11 +56,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   promdir::DirectoryCollector collector(opt);
-  std::vector<double> times;
+  std::vector<double> times, cpu;
+  auto cpu_now = [] {
+    struct rusage r;
+    getrusage(RUSAGE_SELF, &r);
+    return r.ru_utime.tv_sec + r.ru_stime.tv_sec +
+           (r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+  };
   size_t bytes = 0;
   promdir::ScrapeStats stats;
   for (int i = 0; i < scrapes; ++i) {
     std::string out;
+    double c0 = cpu_now();
     auto t0 = std::chrono::steady_clock::now();
     promdir::Status s = collector.Render(format, &out, &stats);
     promdir::AppendEof(format, &out);
@@ -70,6 +77,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     times.push_back(std::chrono::duration<double>(t1 - t0).count());
+    cpu.push_back(cpu_now() - c0);
     bytes = out.size();
     if (i == 0 && print) std::fwrite(out.data(), 1, out.size(), stdout);
   }
@@ -79,10 +87,14 @@ int main(int argc, char** argv) {
   std::vector<double> w(times.begin() + 1, times.end());
   std::sort(w.begin(), w.end());
   if (!w.empty()) warm = w[w.size() / 2];
+  std::vector<double> wc(cpu.begin() + 1, cpu.end());
+  std::sort(wc.begin(), wc.end());
+  double warm_cpu = wc.empty() ? 0 : wc[wc.size() / 2];
   std::fprintf(stderr,
-               "cold %.6f s, warm median %.6f s over %zu, body %zu bytes, "
+               "cold %.6f s (cpu %.6f s), warm median %.6f s (cpu %.6f s) "
+               "over %zu, body %zu bytes, "
                "entries %llu, bytes read %llu, cache hits %llu misses %llu, peak RSS %ld KiB\n",
-               times[0], warm, w.size(), bytes,
+               times[0], cpu[0], warm, warm_cpu, w.size(), bytes,
                static_cast<unsigned long long>(stats.entries),
                static_cast<unsigned long long>(stats.bytes_read),
                static_cast<unsigned long long>(stats.cache_hits),

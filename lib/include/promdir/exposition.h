@@ -44,6 +44,11 @@ std::string_view ContentType(ExpositionFormat format);
 
 // Appends the families in `format`. Does not write OpenMetrics' "# EOF", so
 // several calls (merged metrics, then self-metrics) can share one body.
+// Text: a counter family is named "<name>_total" on its HELP/TYPE lines, as
+// Python writes it. OpenMetrics: a family whose values its type forbids
+// there (a NaN or negative counter, a negative _sum, a histogram without
+// +Inf) is written as one `unknown` family per sample name, so every value
+// still reaches Prometheus and the body passes OpenMetrics parsers.
 void AppendFamilies(ExpositionFormat format,
                     const std::vector<MetricFamily>& families,
                     std::string* out);

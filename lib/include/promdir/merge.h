@@ -3,9 +3,18 @@
 // MultiProcessCollector would, but incrementally, and never failing on a bad
 // file.
 //
+// A scrape lists `*.db` in sorted order (under the directory's ReadGuard,
+// skipping what HiddenByCompaction hides), reads each file with pread, and
+// keeps per file (device, inode) the parsed entries; a later scrape parses
+// only entries past the previous `used` and rereads values at known
+// offsets. Keys are interned once per collector (memory grows with distinct
+// series, not files x series); cache entries of vanished files are dropped.
+// Output: families sorted by name; samples by labels, then bucket, count,
+// sum, then numeric `le`.
+//
 // Threads: every method is safe to call from any number of threads at once;
-// concurrent scrapes share the per-file cache under a lock held only while
-// the cache is updated, and output is rendered outside it.
+// scrapes take turns on the per-file cache (a scrape reads files on up to
+// `read_threads` threads), and output is rendered outside the lock.
 //
 // Processes: files are read with read(), never mapped, so a file truncated by
 // another process cannot kill the reader. A scrape never blocks a writer
@@ -68,7 +77,9 @@ struct ScrapeStats {
   uint64_t bytes_read = 0;  // bytes read from disk by this scrape
   // Bad files by reason code, as of this scrape.
   std::map<std::string, uint64_t> bad_files_by_reason;
-  // Bad files first seen by this scrape: log these once.
+  // Bad files first seen by this scrape: log these once. A file is reported
+  // again only if it changes (another inode at that path, or another
+  // reason) or was good in between.
   std::vector<BadFile> new_bad_files;
   uint64_t pruned_series = 0;  // live* series left out (dead writers)
   uint64_t pruned_files = 0;   // live* files deleted (with prune = true)

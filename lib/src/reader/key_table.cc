@@ -47,6 +47,9 @@ uint32_t KeyTable::Intern(std::string_view key) {
     info.series = InternSeries(info.family, k.sample_name, k.labels);
     info.help = std::move(k.help);
   }
+  key_family_.push_back(info.family);
+  key_flags_.push_back((info.bad != BadReason::kNone ? kBadFlag : 0) |
+                       (info.bad_le ? kBadLeFlag : 0));
   keys_[id] = std::move(info);
   return id;
 }

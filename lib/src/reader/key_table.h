@@ -67,6 +67,13 @@ class KeyTable {
   // Returns the id of `key`, parsing it if it is new.
   uint32_t Intern(std::string_view key);
   const KeyInfo& key(uint32_t id) const { return keys_[id]; }
+  // Compact per-key facts for the hot parse loop (small arrays that stay in
+  // cache): the family, and whether the key is bad in a file of `type`.
+  uint32_t family_of(uint32_t id) const { return key_family_[id]; }
+  bool bad_in(uint32_t id, FileType type) const {
+    uint8_t f = key_flags_[id];
+    return (f & kBadFlag) || ((f & kBadLeFlag) && type == FileType::kHistogram);
+  }
   const Series& series(uint32_t id) const { return series_[id]; }
   size_t series_count() const { return series_.size(); }
   const std::string& family_name(uint32_t id) const { return families_[id]; }
@@ -89,7 +96,10 @@ class KeyTable {
 
   std::unordered_map<std::string, uint32_t, TransparentHash, std::equal_to<>>
       key_index_;
+  static constexpr uint8_t kBadFlag = 1, kBadLeFlag = 2;
   std::deque<KeyInfo> keys_;
+  std::vector<uint32_t> key_family_;
+  std::vector<uint8_t> key_flags_;
   std::unordered_map<std::string, uint32_t, TransparentHash, std::equal_to<>>
       family_index_;
   std::deque<std::string> families_;

@@ -293,29 +293,30 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
         if (index < predicted.keys.size() &&
             predicted.entry_offsets[index] == off &&
             predicted.raw.size() >= off + 4 + key.size() &&
+            reader::LoadInt32(predicted.raw.data() + off) ==
+                static_cast<int32_t>(key.size()) &&
             std::memcmp(predicted.raw.data() + off + 4, key.data(),
-                        key.size()) == 0 &&
-            table_.key(predicted.keys[index]).bytes.size() == key.size()) {
+                        key.size()) == 0) {
           id = predicted.keys[index];
         } else {
           id = table_.Intern(key);
         }
-        const KeyInfo& k = table_.key(id);
-        if (k.bad != BadReason::kNone ||
-            (k.bad_le && type == FileType::kHistogram)) {
+        if (table_.bad_in(id, type)) {
+          const KeyInfo& k = table_.key(id);
           bad = k.bad != BadReason::kNone ? k.bad : BadReason::kBadLe;
-          why = k.bad_le && k.bad == BadReason::kNone
+          why = k.bad == BadReason::kNone
                     ? "histogram bucket has a non-numeric le"
                     : k.why;
           bad_at = off;
           return;
         }
-        if (family_mark_.size() <= k.family) {
+        uint32_t family = table_.family_of(id);
+        if (family_mark_.size() <= family) {
           family_mark_.resize(table_.family_count(), 0);
         }
-        if (family_mark_[k.family] != mark_stamp_) {
-          family_mark_[k.family] = mark_stamp_;
-          cf->families.emplace_back(k.family, id);
+        if (family_mark_[family] != mark_stamp_) {
+          family_mark_[family] = mark_stamp_;
+          cf->families.emplace_back(family, id);
         }
         cf->keys.push_back(id);
         cf->offsets.push_back(static_cast<uint32_t>(voff));
