@@ -167,17 +167,15 @@ TEST_CASE(
   c.Inc(3);
   env.fail_map = true;
   std::string log = dir.File("stderr.txt");
-  // The child logs inside fork(), so stderr is redirected around it.
-  int saved = ::dup(2);
-  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ::dup2(fd, 2);
-  pid_t pid = test::StartChild([&] {
-    c.Inc(100);  // private memory now
-    return c.Value() == 100 ? 0 : 2;
-  });
-  ::dup2(saved, 2);
-  ::close(saved);
-  ::close(fd);
+  pid_t pid;
+  {
+    // The child logs inside fork(), so stderr is redirected around it.
+    test::StderrToFile redirect(log);
+    pid = test::StartChild([&] {
+      c.Inc(100);  // private memory now
+      return c.Value() == 100 ? 0 : 2;
+    });
+  }
   CHECK(test::WaitChild(pid) == 0);
   env.fail_map = false;
   CHECK(FileValues(dir.File("counter_" + std::to_string(::getpid()) +
@@ -349,16 +347,11 @@ TEST_CASE(
   python_file[0] = 8;
   test::WriteFile(dir.File("counter_" + live + ".db"), python_file);
   std::string log = dir.File("stderr.txt");
-  int saved = ::dup(2);
-  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ::dup2(fd, 2);
   {
+    test::StderrToFile redirect(log);
     Registry registry(Opts(dir, live));
     BuildCounter().Name("c").Register(registry).Add({}).Inc();
   }
-  ::dup2(saved, 2);
-  ::close(saved);
-  ::close(fd);
   CHECK(test::ReadFile(dir.File("counter_" + live + ".db")) == python_file);
   std::string other =
       "counter_" + live + "-" + std::to_string(::getpid()) + ".db";

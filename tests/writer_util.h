@@ -3,6 +3,7 @@
 #ifndef PROMDIR_TESTS_WRITER_UTIL_H_
 #define PROMDIR_TESTS_WRITER_UTIL_H_
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,6 +74,27 @@ inline std::string Key(const std::string& metric, const std::string& sample,
                        LabelPairs labels, const std::string& help) {
   return EncodeKey(metric, sample, std::move(labels), help).value();
 }
+
+// Sends this process's stderr (fd 2) to `path` until destroyed.
+class StderrToFile {
+ public:
+  explicit StderrToFile(const std::string& path)
+      : saved_(::dup(2)),
+        fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644)) {
+    ::dup2(fd_, 2);
+  }
+  ~StderrToFile() {
+    ::dup2(saved_, 2);
+    ::close(saved_);
+    ::close(fd_);
+  }
+  StderrToFile(const StderrToFile&) = delete;
+  StderrToFile& operator=(const StderrToFile&) = delete;
+
+ private:
+  int saved_;
+  int fd_;
+};
 
 // Forks; the child runs fn and _exits with its result (1 if it throws).
 // Returns the child's pid.
