@@ -10,4 +10,7 @@ if(TARGET promdir-collector)
     SOURCES collector_e2e_test.cc collector_process.cc
     LIBS promdir_http PkgConfig::HTTPLIB)
   add_dependencies(collector_e2e_test promdir-collector)
+  if(TARGET promdir-loadgen)
+    add_dependencies(collector_e2e_test promdir-loadgen)
+  endif()
 endif()

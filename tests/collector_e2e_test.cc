@@ -477,6 +477,77 @@ TEST_CASE("collector e2e: scrapes stay whole while Python writers are SIGKILLed"
   CHECK(c.process().Signal(SIGTERM) == 0);
 }
 
+// The pids of `parent`'s children.
+std::vector<pid_t> Children(pid_t parent) {
+  std::string path = "/proc/" + std::to_string(parent) + "/task/" +
+                     std::to_string(parent) + "/children";
+  std::istringstream in(ReadFile(path));
+  std::vector<pid_t> pids;
+  pid_t pid;
+  while (in >> pid) pids.push_back(pid);
+  return pids;
+}
+
+TEST_CASE("collector e2e: scrapes stay whole while promdir-loadgen writers are SIGKILLed") {
+  TempDir t;
+  Collector c(t.path(), {"--liveness", "auto"});
+  std::mt19937 rng(7);
+  double last_total = 0;
+  for (int round = 0; round < 3; ++round) {
+    ChildProcess loadgen({std::string(PROMDIR_BIN_DIR) + "/promdir-loadgen", "--dir",
+                          t.path(), "--workers", "3", "--duration", "120", "--sleep-ms",
+                          "1", "--layout", round % 2 ? "8" : "16"});
+    std::vector<pid_t> workers;
+    for (int i = 0; i < 1000 && workers.size() < 3; ++i) {
+      workers = Children(loadgen.pid());
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE(workers.size() == 3);
+    // Each worker's files exist before the kills start.
+    for (pid_t w : workers) {
+      std::string counter = t.File("counter_" + std::to_string(w) + ".db");
+      for (int i = 0; i < 1000 && !fs::exists(counter); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      REQUIRE(fs::exists(counter));
+    }
+    for (pid_t w : workers) {
+      for (int s = 0; s < 3; ++s) {
+        HttpReply r = HttpGet(c.port(), "/metrics",
+                              s == 1 ? std::vector<std::pair<std::string, std::string>>{
+                                           {"Accept", kPrometheusAccept},
+                                           {"Accept-Encoding", "gzip"}}
+                                     : std::vector<std::pair<std::string, std::string>>{});
+        REQUIRE(r.status == 200);
+        if (s == 1) {
+          std::string unpacked;
+          REQUIRE(http::GzipDecompress(r.body, &unpacked).ok());
+          std::string parse;
+          CHECK_MESSAGE(OpenMetricsValid(unpacked, &parse), parse);
+          continue;
+        }
+        double total = SumSamples(r.body, "loadgen_requests_total");
+        CHECK(total >= last_total);  // a killed writer's counts stay
+        last_total = total;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 20));
+      ::kill(w, SIGKILL);
+    }
+    CHECK(loadgen.Signal(SIGKILL) == 128 + SIGKILL);
+    // The kernel dropped the dead writers' locks: their livesum gauges are
+    // left out and their live* files pruned at once.
+    HttpReply after = HttpGet(c.port(), "/metrics");
+    REQUIRE(after.status == 200);
+    CHECK(SumSamples(after.body, "loadgen_inflight") == 0);
+    CHECK(SumSamples(after.body, "loadgen_requests_total") >= last_total);
+    for (const auto& e : fs::directory_iterator(t.path())) {
+      CHECK(e.path().filename().string().rfind("gauge_live", 0) != 0);
+    }
+  }
+  CHECK(last_total > 0);
+  CHECK(c.process().Signal(SIGTERM) == 0);
+}
+
 TEST_CASE("collector e2e: --compact-interval folds dead writers' files in the background") {
   TempDir t;
   CopyDir(Fixture("py016-web/dir"), t.File("d"));
