@@ -2,11 +2,10 @@
 // directory. Argument parsing only; the commands live in cli/src/commands.cc
 // and the library.
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "cli/src/commands.h"
 #include "promdir/merge.h"
@@ -59,8 +58,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> ids;
 
   auto add_dir = [&](CLI::App* sub) {
-    sub->add_option("--dir", dir_flag,
-                    "the metrics directory (default: $PROMETHEUS_MULTIPROC_DIR)");
+    sub->add_option(
+        "--dir", dir_flag,
+        "the metrics directory (default: $PROMETHEUS_MULTIPROC_DIR)");
   };
   auto add_liveness = [&](CLI::App* sub) {
     sub->add_option("--liveness", liveness_text,
@@ -71,87 +71,102 @@ int main(int argc, char** argv) {
   };
 
   CLI::App* ls = app.add_subcommand(
-      "ls", "one row per *.db file: type, gauge mode, id, layout, entries, "
-            "used, size, writer state (live/dead/unknown/bad) and how that "
-            "was decided");
+      "ls",
+      "one row per *.db file: type, gauge mode, id, layout, entries, "
+      "used, size, writer state (live/dead/unknown/bad) and how that "
+      "was decided");
   add_dir(ls);
   add_liveness(ls);
   ls->add_flag("--json", json, "print a JSON array of objects");
-  ls->footer(std::string("\nExamples:\n  promdir ls\n  promdir ls --json "
-                         "--liveness pid | jq '.[] | select(.state==\"dead\")'\n") +
-             kExitCodes);
+  ls->footer(
+      std::string("\nExamples:\n  promdir ls\n  promdir ls --json "
+                  "--liveness pid | jq '.[] | select(.state==\"dead\")'\n") +
+      kExitCodes);
 
   CLI::App* dump = app.add_subcommand(
-      "dump", "every entry of one file: family, sample, labels, value, "
-              "timestamp (16-byte layout)");
+      "dump",
+      "every entry of one file: family, sample, labels, value, "
+      "timestamp (16-byte layout)");
   dump->add_option("FILE", dump_path, "the file to dump")->required();
   dump->add_flag("--json", json, "print a JSON array of objects");
-  dump->footer(std::string("\nExamples:\n  promdir dump /run/metrics/counter_4242.db\n"
-                           "  promdir dump --json counter_archive.db\n") +
-               kExitCodes);
+  dump->footer(
+      std::string("\nExamples:\n  promdir dump /run/metrics/counter_4242.db\n"
+                  "  promdir dump --json counter_archive.db\n") +
+      kExitCodes);
 
   CLI::App* check = app.add_subcommand(
-      "check", "read every file; name each bad one with the reason; exit 1 "
-               "if any is bad");
+      "check",
+      "read every file; name each bad one with the reason; exit 1 "
+      "if any is bad");
   add_dir(check);
-  check->footer(std::string("\nOutput: one line per bad file, \"<path>: <reason>: "
-                            "<message>\", then a count.\nExample:\n  promdir check "
-                            "|| echo 'bad files found'\n") +
-                kExitCodes);
+  check->footer(
+      std::string("\nOutput: one line per bad file, \"<path>: <reason>: "
+                  "<message>\", then a count.\nExample:\n  promdir check "
+                  "|| echo 'bad files found'\n") +
+      kExitCodes);
 
   CLI::App* collect = app.add_subcommand(
-      "collect", "merge the directory once, as Python's "
-                 "MultiProcessCollector would, and print it to stdout; bad "
-                 "files are skipped and named on stderr (exit 0)");
+      "collect",
+      "merge the directory once, as Python's "
+      "MultiProcessCollector would, and print it to stdout; bad "
+      "files are skipped and named on stderr (exit 0)");
   add_dir(collect);
   add_liveness(collect);
   collect->add_option("--format", format_text, "text (0.0.4) or openmetrics")
       ->check(CLI::IsMember({"text", "openmetrics"}))
       ->capture_default_str();
-  collect->footer(std::string("\nExamples:\n  promdir collect | promtool check metrics\n"
-                              "  promdir collect --format openmetrics --liveness none\n") +
-                  kExitCodes);
+  collect->footer(
+      std::string("\nExamples:\n  promdir collect | promtool check metrics\n"
+                  "  promdir collect --format openmetrics --liveness none\n") +
+      kExitCodes);
 
   CLI::App* prune = app.add_subcommand(
-      "prune", "delete the live* gauge files of every dead writer, as "
-               "mark_process_dead does");
+      "prune",
+      "delete the live* gauge files of every dead writer, as "
+      "mark_process_dead does");
   add_dir(prune);
   add_liveness(prune);
   prune->add_flag("--dry-run", dry_run, "only print what would be deleted");
-  prune->footer(std::string("\nExample:\n  promdir prune --dry-run\n") + kExitCodes);
+  prune->footer(std::string("\nExample:\n  promdir prune --dry-run\n") +
+                kExitCodes);
 
   CLI::App* mark_dead = app.add_subcommand(
-      "mark-dead", "what mark_process_dead(ID) does: delete gauge_live*_ID.db "
-                   "for each ID");
+      "mark-dead",
+      "what mark_process_dead(ID) does: delete gauge_live*_ID.db "
+      "for each ID");
   add_dir(mark_dead);
   mark_dead->add_option("ID", ids, "writer ids (pids)")->required();
-  mark_dead->footer(
-      std::string("\nExample (gunicorn.conf.py):\n"
-                  "  def child_exit(server, worker):\n"
-                  "      subprocess.run([\"promdir\", \"mark-dead\", str(worker.pid)])\n") +
-      kExitCodes);
+  mark_dead->footer(std::string("\nExample (gunicorn.conf.py):\n"
+                                "  def child_exit(server, worker):\n"
+                                "      subprocess.run([\"promdir\", "
+                                "\"mark-dead\", str(worker.pid)])\n") +
+                    kExitCodes);
 
   CLI::App* compact = app.add_subcommand(
-      "compact", "fold every dead writer's files into archives Python's "
-                 "collector reads (totals unchanged); delete dead writers' "
-                 "live*/all/liveall gauges. Crash-safe; one at a time.");
+      "compact",
+      "fold every dead writer's files into archives Python's "
+      "collector reads (totals unchanged); delete dead writers' "
+      "live*/all/liveall gauges. Crash-safe; one at a time.");
   add_dir(compact);
   add_liveness(compact);
   compact->add_flag("--dry-run", dry_run, "only print what would change");
-  compact->footer(std::string("\nOutput: removed/folded/wrote lines, then a summary.\n"
-                              "Examples:\n  promdir compact --dry-run\n"
-                              "  */10 * * * *  promdir compact --dir /run/metrics\n") +
-                  kExitCodes);
+  compact->footer(
+      std::string("\nOutput: removed/folded/wrote lines, then a summary.\n"
+                  "Examples:\n  promdir compact --dry-run\n"
+                  "  */10 * * * *  promdir compact --dir /run/metrics\n") +
+      kExitCodes);
 
   CLI::App* wipe = app.add_subcommand(
-      "wipe", "remove every metrics file and promdir's bookkeeping; refuses, "
-              "naming them, while live promdir writers hold files");
+      "wipe",
+      "remove every metrics file and promdir's bookkeeping; refuses, "
+      "naming them, while live promdir writers hold files");
   add_dir(wipe);
   wipe->add_flag("--force", force, "remove even files live writers hold");
   wipe->add_flag("--dry-run", dry_run, "only print what would be removed");
-  wipe->footer(std::string("\nExample (before the server starts):\n  promdir wipe && "
-                           "exec gunicorn app:app\n") +
-               kExitCodes);
+  wipe->footer(
+      std::string("\nExample (before the server starts):\n  promdir wipe && "
+                  "exec gunicorn app:app\n") +
+      kExitCodes);
 
   try {
     app.parse(argc, argv);

@@ -36,9 +36,9 @@ struct Run {
 Run Promdir(const std::string& args, const std::string& env = "") {
   TempDir tmp;
   Run r;
-  r.out = test::RunCommand(env + " " + kBin + " " + args + " 2>'" +
-                               tmp.File("err") + "'",
-                           "", &r.code);
+  r.out = test::RunCommand(
+      env + " " + kBin + " " + args + " 2>'" + tmp.File("err") + "'", "",
+      &r.code);
   r.err = test::ReadFile(tmp.File("err"));
   return r;
 }
@@ -75,9 +75,10 @@ std::vector<std::string> ExpectedBadFiles() {
 int PythonCount(const std::string& json_text, const std::string& expr) {
   TempDir tmp;
   test::WriteFile(tmp.File("in.json"), json_text);
-  test::WriteFile(tmp.File("count.py"),
-                  "import json, sys\nd = json.load(open(sys.argv[1]))\nprint(int(" +
-                      expr + "))\n");
+  test::WriteFile(
+      tmp.File("count.py"),
+      "import json, sys\nd = json.load(open(sys.argv[1]))\nprint(int(" + expr +
+          "))\n");
   int rc = 0;
   std::string out = test::RunCommand(std::string(test::kPython) + " '" +
                                          tmp.File("count.py") + "' '" +
@@ -109,7 +110,8 @@ TEST_CASE("promdir --version - --help and usage errors") {
   CHECK(Promdir("frobnicate").code == 2);
   CHECK(Promdir("ls --bogus").code == 2);
   CHECK(Promdir("collect --dir /tmp --format xml").code == 2);
-  Run nodir = Promdir("ls", "env -u PROMETHEUS_MULTIPROC_DIR -u prometheus_multiproc_dir");
+  Run nodir = Promdir(
+      "ls", "env -u PROMETHEUS_MULTIPROC_DIR -u prometheus_multiproc_dir");
   CHECK(nodir.code == 2);
   CHECK(nodir.err.find("--dir") != std::string::npos);
   Run missing = Promdir("ls --dir /nonexistent/metrics");
@@ -119,10 +121,14 @@ TEST_CASE("promdir --version - --help and usage errors") {
 
 TEST_CASE("the directory comes from the environment - upper case first") {
   const std::string dir = kFixtures + "/py016-web/dir";
-  Run upper = Promdir("ls", "env -u prometheus_multiproc_dir PROMETHEUS_MULTIPROC_DIR='" + dir + "'");
+  Run upper = Promdir(
+      "ls",
+      "env -u prometheus_multiproc_dir PROMETHEUS_MULTIPROC_DIR='" + dir + "'");
   CHECK(upper.code == 0);
   CHECK(upper.out.find("counter_4194400.db") != std::string::npos);
-  Run lower = Promdir("ls", "env -u PROMETHEUS_MULTIPROC_DIR prometheus_multiproc_dir='" + dir + "'");
+  Run lower = Promdir(
+      "ls",
+      "env -u PROMETHEUS_MULTIPROC_DIR prometheus_multiproc_dir='" + dir + "'");
   CHECK(lower.code == 0);
   CHECK(lower.out == upper.out);
 }
@@ -133,15 +139,18 @@ TEST_CASE("ls and ls --json on every fixture") {
     const std::string dir = kFixtures + "/" + c + "/dir";
     Run t = Promdir("ls --dir '" + dir + "'");
     CHECK(t.code == 0);
-    for (const std::string& n : DbNames(dir)) CHECK(t.out.find(n) != std::string::npos);
+    for (const std::string& n : DbNames(dir))
+      CHECK(t.out.find(n) != std::string::npos);
     CHECK(t.out.find("does not exist") != std::string::npos);  // how decided
     Run j = Promdir("ls --json --dir '" + dir + "'");
     CHECK(j.code == 0);
-    CHECK(PythonCount(j.out, "len(d)") == static_cast<int>(DbNames(dir).size()));
+    CHECK(PythonCount(j.out, "len(d)") ==
+          static_cast<int>(DbNames(dir).size()));
     CHECK(PythonCount(j.out, "sum(1 for r in d if r['state'] == 'dead')") > 0);
     CHECK(PythonCount(j.out, "sum(1 for r in d if r['state'] == 'live')") == 0);
     Run none = Promdir("ls --json --liveness none --dir '" + dir + "'");
-    CHECK(PythonCount(none.out, "sum(1 for r in d if r['state'] == 'dead')") == 0);
+    CHECK(PythonCount(none.out, "sum(1 for r in d if r['state'] == 'dead')") ==
+          0);
   }
 }
 
@@ -155,7 +164,10 @@ TEST_CASE("dump shows every entry - as text and JSON") {
     int entries = PythonCount(
         ls.out, "[r['entries'] for r in d if r['file'] == '" + n + "'][0]");
     CHECK(PythonCount(j.out, "len(d)") == entries);
-    CHECK(PythonCount(j.out, "all(set(r) >= {'family','sample','labels','value','timestamp'} for r in d)") == 1);
+    CHECK(PythonCount(
+              j.out,
+              "all(set(r) >= {'family','sample','labels','value','timestamp'} "
+              "for r in d)") == 1);
     Run t = Promdir("dump '" + file + "/" + n + "'");
     CHECK(t.code == 0);
     CHECK(std::count(t.out.begin(), t.out.end(), '\n') == entries);
@@ -195,12 +207,15 @@ TEST_CASE("collect exits 0 on corrupt/ - naming each bad file on stderr") {
   Run web = Promdir("collect --dir '" + kFixtures + "/py016-web/dir'");
   CHECK(web.code == 0);
   CHECK(web.out == r.out);  // corrupt/ is py016-web plus bad files
-  Run om = Promdir("collect --format openmetrics --dir '" + kFixtures + "/py016-web/dir'");
+  Run om = Promdir("collect --format openmetrics --dir '" + kFixtures +
+                   "/py016-web/dir'");
   CHECK(om.code == 0);
   CHECK(om.out.ends_with("# EOF\n"));
-  CHECK(web.out.find("# TYPE http_requests_total counter") != std::string::npos);
+  CHECK(web.out.find("# TYPE http_requests_total counter") !=
+        std::string::npos);
   // With no liveness the dead writers' live gauges come back.
-  Run all = Promdir("collect --liveness none --dir '" + kFixtures + "/py016-web/dir'");
+  Run all = Promdir("collect --liveness none --dir '" + kFixtures +
+                    "/py016-web/dir'");
   CHECK(all.out.find("http_requests_inprogress") != std::string::npos);
   CHECK(web.out.find("http_requests_inprogress{") == std::string::npos);
 }
@@ -277,8 +292,8 @@ TEST_CASE("a second compact while one runs exits 3") {
   const std::string dir = CopyFixture(tmp, "py016-web");
   Env* env = Env::Default();
   int fd = -1;
-  REQUIRE(env->Open(dir + "/" + maintenance::kCompactorLockName, O_RDWR | O_CREAT,
-                    0644, &fd)
+  REQUIRE(env->Open(dir + "/" + maintenance::kCompactorLockName,
+                    O_RDWR | O_CREAT, 0644, &fd)
               .ok());
   REQUIRE(env->Lock(fd, true, false).ok());
   Run r = Promdir("compact --dir '" + dir + "'");

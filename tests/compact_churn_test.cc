@@ -42,7 +42,8 @@ pid_t Spawn(const std::vector<std::string>& argv) {
   pid_t pid = ::fork();
   if (pid == 0) {
     std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    for (const std::string& a : argv)
+      args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     ::execv(args[0], args.data());
     ::_exit(127);
@@ -50,7 +51,8 @@ pid_t Spawn(const std::vector<std::string>& argv) {
   return pid;
 }
 
-double SumOf(const std::map<std::string, double>& view, const std::string& prefix) {
+double SumOf(const std::map<std::string, double>& view,
+             const std::string& prefix) {
   double total = 0;
   for (const auto& [k, v] : view) {
     if (k.rfind(prefix, 0) == 0) total += v;
@@ -93,9 +95,9 @@ TEST_CASE("churn: writers of both kinds come and go while compact runs") {
     CAPTURE(round);
     std::vector<pid_t> py;
     for (int j = 0; j < 4; ++j) {
-      py.push_back(Spawn({test::kPython, marks.File("writer.py"), metrics.path(),
-                          std::to_string(kPerWriter), marks.path(),
-                          j % 2 == 0 ? "stay" : "go"}));
+      py.push_back(Spawn({test::kPython, marks.File("writer.py"),
+                          metrics.path(), std::to_string(kPerWriter),
+                          marks.path(), j % 2 == 0 ? "stay" : "go"}));
     }
     // promdir writers: 3 workers x 40 iterations, each dies at the end.
     pid_t lg = Spawn({loadgen, "--dir", metrics.path(), "--workers", "3",
@@ -104,7 +106,8 @@ TEST_CASE("churn: writers of both kinds come and go while compact runs") {
     double last = 0;
     for (int k = 0; k < 5; ++k) {
       auto view = test::PromdirView(metrics.path());
-      double now = SumOf(view, "py_requests_total{") + SumOf(view, "loadgen_requests_total{");
+      double now = SumOf(view, "py_requests_total{") +
+                   SumOf(view, "loadgen_requests_total{");
       CHECK(now >= last);
       last = now;
     }

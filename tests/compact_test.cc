@@ -99,7 +99,8 @@ TEST_CASE("compact folds dead writers and keeps every total") {
   MakeDeadWriters(dir.path(), 0, 6, /*mixed=*/true);
   const std::string live = MakeLiveWriter(dir.path());
   struct stat live_before;
-  REQUIRE(::stat(dir.File("counter_" + live + ".db").c_str(), &live_before) == 0);
+  REQUIRE(::stat(dir.File("counter_" + live + ".db").c_str(), &live_before) ==
+          0);
   auto before = test::PromdirView(dir.path(), kPerProcess);
   REQUIRE(before.size() > 10);
 
@@ -107,22 +108,24 @@ TEST_CASE("compact folds dead writers and keeps every total") {
   REQUIRE(Compact(Options(dir.path()), &r).ok());
   CHECK(r.errors.empty());
   CHECK(r.removed.size() == 12);  // 6 gauge_all + 6 gauge_livesum
-  CHECK(test::DiffViews(before, test::PromdirView(dir.path(), kPerProcess)) == "");
+  CHECK(test::DiffViews(before, test::PromdirView(dir.path(), kPerProcess)) ==
+        "");
 
   // Only the live writer's files and one archive per (type, mode, layout).
   std::vector<std::string> want = {
-      "counter_" + live + ".db",   "counter_archive.db",
-      "counter_archive8.db",       "gauge_livesum_" + live + ".db",
-      "gauge_max_archive.db",      "gauge_max_archive8.db",
-      "gauge_min_archive.db",      "gauge_min_archive8.db",
+      "counter_" + live + ".db",     "counter_archive.db",
+      "counter_archive8.db",         "gauge_livesum_" + live + ".db",
+      "gauge_max_archive.db",        "gauge_max_archive8.db",
+      "gauge_min_archive.db",        "gauge_min_archive8.db",
       "gauge_mostrecent_archive.db", "gauge_sum_archive.db",
-      "gauge_sum_archive8.db",     "histogram_archive.db",
-      "histogram_archive8.db",     "summary_archive.db",
+      "gauge_sum_archive8.db",       "histogram_archive.db",
+      "histogram_archive8.db",       "summary_archive.db",
       "summary_archive8.db"};
   std::sort(want.begin(), want.end());
   CHECK(DbFiles(dir.path()) == want);
   struct stat live_after;
-  REQUIRE(::stat(dir.File("counter_" + live + ".db").c_str(), &live_after) == 0);
+  REQUIRE(::stat(dir.File("counter_" + live + ".db").c_str(), &live_after) ==
+          0);
   CHECK(live_after.st_ino == live_before.st_ino);
 
   // The live writer's live gauge still counts; no bookkeeping is left.
@@ -133,7 +136,8 @@ TEST_CASE("compact folds dead writers and keeps every total") {
   MakeDeadWriters(dir.path(), 6, 4, /*mixed=*/true);
   before = test::PromdirView(dir.path(), kPerProcess);
   REQUIRE(Compact(Options(dir.path()), &r).ok());
-  CHECK(test::DiffViews(before, test::PromdirView(dir.path(), kPerProcess)) == "");
+  CHECK(test::DiffViews(before, test::PromdirView(dir.path(), kPerProcess)) ==
+        "");
   CHECK(DbFiles(dir.path()) == want);
 
   // Nothing more to do: a third run changes nothing.
@@ -141,6 +145,27 @@ TEST_CASE("compact folds dead writers and keeps every total") {
   REQUIRE(Compact(Options(dir.path()), &again).ok());
   CHECK(again.folded.empty());
   CHECK(again.written.empty());
+}
+
+TEST_CASE(
+    "a lockless file whose id is not a pid is left alone unless --liveness "
+    "lock") {
+  TempDir dir;
+  WriteDb(dir.File("counter_worker-a.db"), ValueLayout::k8,
+          {{Key("c", "c_total", {}), 7}});
+  WriteDb(dir.File("gauge_livesum_worker-a.db"), ValueLayout::k8,
+          {{Key("g", "g", {}), 1}});
+  MaintenanceResult r;
+  REQUIRE(Compact(Options(dir.path()), &r).ok());
+  REQUIRE(Prune(Options(dir.path()), &r).ok());
+  CHECK(DbFiles(dir.path()) ==
+        std::vector<std::string>{"counter_worker-a.db",
+                                 "gauge_livesum_worker-a.db"});
+  MaintenanceOptions o = Options(dir.path());
+  o.liveness = LivenessMode::kLock;
+  REQUIRE(Compact(o, &r).ok());
+  CHECK(DbFiles(dir.path()) == std::vector<std::string>{"counter_archive8.db"});
+  CHECK(test::PromdirView(dir.path()).at("c_total{}") == 7);
 }
 
 TEST_CASE("compact --dry-run changes nothing") {
@@ -178,7 +203,9 @@ TEST_CASE("a second compactor gets Busy") {
 class RebornEnv : public EnvWrapper {
  public:
   RebornEnv(int reborn, std::string create_home = "")
-      : EnvWrapper(Env::Default()), reborn_(reborn), create_home_(create_home) {}
+      : EnvWrapper(Env::Default()),
+        reborn_(reborn),
+        create_home_(create_home) {}
   bool PidExists(int pid) override {
     if (pid == reborn_) return renamed_.load();
     return EnvWrapper::PidExists(pid);
@@ -188,8 +215,10 @@ class RebornEnv : public EnvWrapper {
     if (f.find(std::to_string(reborn_)) != std::string::npos && !renamed_) {
       renamed_ = true;
       // The new process creates its own file under the old name.
-      if (!create_home_.empty() && f.ends_with("/counter_" + std::to_string(reborn_) + ".db")) {
-        WriteDb(create_home_, ValueLayout::k8, {{Key("c", "c_total", {{"l", "new"}}), 1000}});
+      if (!create_home_.empty() &&
+          f.ends_with("/counter_" + std::to_string(reborn_) + ".db")) {
+        WriteDb(create_home_, ValueLayout::k8,
+                {{Key("c", "c_total", {{"l", "new"}}), 1000}});
       }
     }
     return s;
@@ -219,7 +248,8 @@ TEST_CASE("a writer that reuses a dead pid during compaction keeps its file") {
   CHECK(!fs::exists(dir.File("counter_4194401.compacting.db")));
   // Its per-process gauges were live again too: kept.
   CHECK(fs::exists(dir.File("gauge_all_4194401.db")));
-  CHECK(test::DiffViews(view, test::PromdirView(dir.path(), kPerProcess)) == "");
+  CHECK(test::DiffViews(view, test::PromdirView(dir.path(), kPerProcess)) ==
+        "");
 }
 
 TEST_CASE("a reborn writer's new file is never replaced by the staged one") {
@@ -233,7 +263,8 @@ TEST_CASE("a reborn writer's new file is never replaced by the staged one") {
   MaintenanceResult r;
   REQUIRE(Compact(o, &r).ok());
   CHECK(fs::exists(dir.File("counter_4194400.compacting.db")));
-  CHECK(test::DiffViews(view, test::PromdirView(dir.path(), kPerProcess)) == "");
+  CHECK(test::DiffViews(view, test::PromdirView(dir.path(), kPerProcess)) ==
+        "");
   bool named = false;
   for (const std::string& sk : r.skipped) {
     named |= sk.find("counter_4194400.compacting.db") != std::string::npos;
@@ -252,11 +283,13 @@ TEST_CASE("archive builder: min/max keep first-seen - mostrecent the newest") {
     std::memcpy(&v, data.data() + 8 + format::ValueOffset(1), 8);
     return v;
   };
-  maintenance::ArchiveBuilder mn(FileType::kGauge, GaugeMode::kMin, ValueLayout::k16);
+  maintenance::ArchiveBuilder mn(FileType::kGauge, GaugeMode::kMin,
+                                 ValueLayout::k16);
   mn.Add(a);
   mn.Add(b);
   CHECK(value(mn) == 1.0);
-  maintenance::ArchiveBuilder mx(FileType::kGauge, GaugeMode::kMax, ValueLayout::k16);
+  maintenance::ArchiveBuilder mx(FileType::kGauge, GaugeMode::kMax,
+                                 ValueLayout::k16);
   mx.Add(a);
   mx.Add(b);
   CHECK(value(mx) == 2.0);
@@ -265,7 +298,8 @@ TEST_CASE("archive builder: min/max keep first-seen - mostrecent the newest") {
   mr.Add(b);
   mr.Add(a);
   CHECK(value(mr) == 1.0);  // timestamp 7 beats 5
-  maintenance::ArchiveBuilder sum(FileType::kCounter, GaugeMode::kNone, ValueLayout::k8);
+  maintenance::ArchiveBuilder sum(FileType::kCounter, GaugeMode::kNone,
+                                  ValueLayout::k8);
   sum.Add(a);
   sum.Add(b);
   CHECK(value(sum) == 3.0);
@@ -276,7 +310,8 @@ TEST_CASE("archive builder: min/max keep first-seen - mostrecent the newest") {
 // directory: every write, sync, rename and delete counts.
 class KillEnv : public EnvWrapper {
  public:
-  KillEnv(int k, bool after) : EnvWrapper(Env::Default()), k_(k), after_(after) {}
+  KillEnv(int k, bool after)
+      : EnvWrapper(Env::Default()), k_(k), after_(after) {}
   Status WriteAt(int fd, uint64_t o, const void* b, size_t n) override {
     Step();
     Status s = EnvWrapper::WriteAt(fd, o, b, n);
@@ -353,7 +388,8 @@ void CopyDir(const std::string& from, const std::string& to) {
   }
 }
 
-TEST_CASE("compaction killed at every step loses nothing - counts nothing twice") {
+TEST_CASE(
+    "compaction killed at every step loses nothing - counts nothing twice") {
   for (bool mixed : {false, true}) {
     TempDir golden;
     MakeDeadWriters(golden.path(), 0, 3, mixed);
@@ -376,12 +412,14 @@ TEST_CASE("compaction killed at every step loses nothing - counts nothing twice"
         if (!CompactKilledAt(dir.path(), k, after)) break;
         ++killed;
         // promdir's view is right straight after the kill...
-        REQUIRE(test::DiffViews(want, test::PromdirView(dir.path(), kPerProcess)) == "");
+        REQUIRE(test::DiffViews(
+                    want, test::PromdirView(dir.path(), kPerProcess)) == "");
         // ...and the next compaction finishes or undoes the interrupted one.
         MaintenanceResult r;
         REQUIRE(Compact(Options(dir.path()), &r).ok());
         REQUIRE(r.errors.empty());
-        REQUIRE(test::DiffViews(want, test::PromdirView(dir.path(), kPerProcess)) == "");
+        REQUIRE(test::DiffViews(
+                    want, test::PromdirView(dir.path(), kPerProcess)) == "");
         CHECK(!fs::exists(dir.File(kJournalName)));
         for (const std::string& n : DbFiles(dir.path())) {
           INFO(n);
@@ -389,7 +427,8 @@ TEST_CASE("compaction killed at every step loses nothing - counts nothing twice"
         }
         if (!mixed && k % 5 == 0) {
           REQUIRE(test::DiffViews(want_python,
-                                  test::PythonView(dir.path(), "ga,gls")) == "");
+                                  test::PythonView(dir.path(), "ga,gls")) ==
+                  "");
         }
       }
     }
@@ -397,7 +436,8 @@ TEST_CASE("compaction killed at every step loses nothing - counts nothing twice"
   }
 }
 
-TEST_CASE("compaction under SIGKILL at random moments - with readers checking") {
+TEST_CASE(
+    "compaction under SIGKILL at random moments - with readers checking") {
   TempDir dir;
   std::mt19937 rng(42);
   int generation = 0;
@@ -414,7 +454,8 @@ TEST_CASE("compaction under SIGKILL at random moments - with readers checking") 
     }
     ::usleep(std::uniform_int_distribution<int>(0, 6000)(rng));
     // A reader scraping while the compactor runs never sees a wrong total.
-    REQUIRE(test::DiffViews(want, test::PromdirView(dir.path(), kPerProcess)) == "");
+    REQUIRE(test::DiffViews(want, test::PromdirView(dir.path(), kPerProcess)) ==
+            "");
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
@@ -423,7 +464,8 @@ TEST_CASE("compaction under SIGKILL at random moments - with readers checking") 
     } else {
       REQUIRE(WEXITSTATUS(status) == 0);
     }
-    REQUIRE(test::DiffViews(want, test::PromdirView(dir.path(), kPerProcess)) == "");
+    REQUIRE(test::DiffViews(want, test::PromdirView(dir.path(), kPerProcess)) ==
+            "");
   }
   MESSAGE("compactions killed mid-run: " << killed << " of 30");
   REQUIRE(Compact(Options(dir.path()), nullptr).ok());
@@ -433,19 +475,22 @@ TEST_CASE("compaction under SIGKILL at random moments - with readers checking") 
   }
 }
 
-TEST_CASE("Python's view of a compacted fixture is its view before - minus "
-          "dead writers' per-process gauges") {
+TEST_CASE(
+    "Python's view of a compacted fixture is its view before - minus "
+    "dead writers' per-process gauges") {
   struct Case {
     const char* name;
     const char* per_process;  // families of all/liveall/live* gauges
   };
   // Debian's Python (0.16) reads the 8-byte layout only.
-  for (Case c : {Case{"py016-web", "http_requests_inprogress,worker_resident_bytes"},
-                 Case{"py016-exotic", "g_all,g_liveall,g_livesum,g_livemin,g_livemax"},
-                 Case{"corrupt", "http_requests_inprogress,worker_resident_bytes"}}) {
+  for (Case c :
+       {Case{"py016-web", "http_requests_inprogress,worker_resident_bytes"},
+        Case{"py016-exotic", "g_all,g_liveall,g_livesum,g_livemin,g_livemax"},
+        Case{"corrupt", "http_requests_inprogress,worker_resident_bytes"}}) {
     CAPTURE(std::string(c.name));
     TempDir dir;
-    const std::string src = std::string(PROMDIR_FIXTURES_DIR) + "/" + c.name + "/dir";
+    const std::string src =
+        std::string(PROMDIR_FIXTURES_DIR) + "/" + c.name + "/dir";
     for (const auto& e : fs::directory_iterator(src)) {
       std::string n = e.path().filename().string();
       if (std::string(c.name) == "corrupt" && n != "notes.txt" &&
@@ -466,7 +511,8 @@ TEST_CASE("Python's view of a compacted fixture is its view before - minus "
     MaintenanceResult r;
     REQUIRE(Compact(Options(dir.path()), &r).ok());
     CHECK(!r.folded.empty());
-    CHECK(test::DiffViews(want_py, test::PythonView(dir.path(), c.per_process)) == "");
+    CHECK(test::DiffViews(want_py,
+                          test::PythonView(dir.path(), c.per_process)) == "");
     CHECK(test::DiffViews(want_pd, test::PromdirView(dir.path(), skip)) == "");
     // The per-process gauges are gone from Python's view too.
     auto all = test::PythonView(dir.path());
@@ -474,11 +520,13 @@ TEST_CASE("Python's view of a compacted fixture is its view before - minus "
   }
 }
 
-TEST_CASE("pyhead fixtures (16-byte layout - mostrecent) compact to the same view") {
+TEST_CASE(
+    "pyhead fixtures (16-byte layout - mostrecent) compact to the same view") {
   for (const char* name : {"pyhead-web", "pyhead-exotic"}) {
     CAPTURE(std::string(name));
     TempDir dir;
-    CopyDir(std::string(PROMDIR_FIXTURES_DIR) + "/" + name + "/dir", dir.path());
+    CopyDir(std::string(PROMDIR_FIXTURES_DIR) + "/" + name + "/dir",
+            dir.path());
     auto families = [&](const std::string& d) {
       // Leave out per-process gauges: their files are removed.
       std::set<std::string> skip;

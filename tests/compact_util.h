@@ -85,17 +85,20 @@ inline std::map<std::string, double> PythonView(const std::string& dir,
       "import sys\n"
       "from prometheus_client import CollectorRegistry, multiprocess\n"
       "skip = set(x for x in sys.argv[2].split(',') if x)\n"
-      "for m in multiprocess.MultiProcessCollector(None, path=sys.argv[1]).collect():\n"
+      "for m in multiprocess.MultiProcessCollector(None, "
+      "path=sys.argv[1]).collect():\n"
       "    if m.name in skip: continue\n"
       "    for s in m.samples:\n"
-      "        lab = ''.join('%s=%r,' % kv for kv in sorted(s.labels.items()))\n"
+      "        lab = ''.join('%s=%r,' % kv for kv in "
+      "sorted(s.labels.items()))\n"
       "        print('%s{%s}\\t%r' % (s.name, lab, s.value))\n";
   TempDir tmp;
   WriteFile(tmp.File("view.py"), script);
   int rc = 0;
-  std::string out = RunCommand(std::string(kPython) + " " + tmp.File("view.py") +
-                                   " '" + dir + "' '" + skip + "'",
-                               "", &rc);
+  std::string out =
+      RunCommand(std::string(kPython) + " " + tmp.File("view.py") + " '" + dir +
+                     "' '" + skip + "'",
+                 "", &rc);
   std::map<std::string, double> view;
   if (rc != 0) {
     view["<python failed>"] = rc;
@@ -121,8 +124,9 @@ inline std::string DiffViews(const std::map<std::string, double>& want,
     auto it = got.find(k);
     if (it == got.end()) return "missing " + k;
     double g = it->second;
-    bool same = (std::isnan(v) && std::isnan(g)) || v == g ||
-                std::fabs(v - g) <= 1e-12 * std::max(std::fabs(v), std::fabs(g));
+    bool same =
+        (std::isnan(v) && std::isnan(g)) || v == g ||
+        std::fabs(v - g) <= 1e-12 * std::max(std::fabs(v), std::fabs(g));
     if (!same) {
       return k + ": want " + std::to_string(v) + " got " + std::to_string(g);
     }

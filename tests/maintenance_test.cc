@@ -1,4 +1,6 @@
 // Prune, MarkDead, Wipe and the compaction journal that readers consult.
+#include "promdir/maintenance.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -7,7 +9,6 @@
 #include "doctest/doctest.h"
 #include "lib/src/env.h"
 #include "lib/src/reader/dir_guard.h"
-#include "promdir/maintenance.h"
 #include "tests/compact_util.h"
 
 namespace promdir {
@@ -109,7 +110,8 @@ TEST_CASE("journal round-trips and rejects a torn or foreign file") {
   JournalArchive a;
   a.archive = {"counter_archive.db", 1, 2};
   a.temp_name = ".promdir-compact.counter_archive.db.tmp";
-  a.sources = {{"counter_5.compacting.db", 1, 3}, {"counter_archive8.db", 1, 4}};
+  a.sources = {{"counter_5.compacting.db", 1, 3},
+               {"counter_archive8.db", 1, 4}};
   j.archives = {a, a};
   std::string text = EncodeJournal(j);
   CompactionJournal back;
@@ -138,7 +140,9 @@ TEST_CASE("readers hide the sources of a committed archive - and only those") {
   FileInfo s1, s2, tmp;
   REQUIRE(env->LinkStat(dir.File("counter_1.compacting.db"), &s1).ok());
   REQUIRE(env->LinkStat(dir.File("counter_2.compacting.db"), &s2).ok());
-  REQUIRE(env->LinkStat(dir.File(".promdir-compact.counter_archive8.db.tmp"), &tmp).ok());
+  REQUIRE(
+      env->LinkStat(dir.File(".promdir-compact.counter_archive8.db.tmp"), &tmp)
+          .ok());
   CompactionJournal j;
   JournalArchive a;
   a.archive = {"counter_archive8.db", tmp.device, tmp.inode};
@@ -147,9 +151,8 @@ TEST_CASE("readers hide the sources of a committed archive - and only those") {
                {"counter_2.compacting.db", s2.device, s2.inode}};
   j.archives = {a};
   test::WriteFile(dir.File(kJournalName), EncodeJournal(j));
-  const std::vector<std::string> names = {"counter_1.compacting.db",
-                                          "counter_2.compacting.db",
-                                          "counter_3.db"};
+  const std::vector<std::string> names = {
+      "counter_1.compacting.db", "counter_2.compacting.db", "counter_3.db"};
   // Not committed yet: the sources are the truth.
   REQUIRE(HiddenByCompaction(env, dir.path(), names, &hidden).ok());
   CHECK(hidden.empty());

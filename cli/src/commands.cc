@@ -30,13 +30,15 @@ std::string ValidUtf8(std::string_view s) {
   return out;
 }
 
-void PrintResult(const MaintenanceOptions& options,
-                 const MaintenanceResult& r, std::ostream& out,
-                 std::ostream& err) {
+void PrintResult(const MaintenanceOptions& options, const MaintenanceResult& r,
+                 std::ostream& out, std::ostream& err) {
   const char* would = options.dry_run ? "would " : "";
-  for (const auto& p : r.removed) out << (options.dry_run ? "would remove " : "removed ") << p << "\n";
-  for (const auto& p : r.folded) out << would << (options.dry_run ? "fold " : "folded ") << p << "\n";
-  for (const auto& p : r.written) out << (options.dry_run ? "would write " : "wrote ") << p << "\n";
+  for (const auto& p : r.removed)
+    out << (options.dry_run ? "would remove " : "removed ") << p << "\n";
+  for (const auto& p : r.folded)
+    out << would << (options.dry_run ? "fold " : "folded ") << p << "\n";
+  for (const auto& p : r.written)
+    out << (options.dry_run ? "would write " : "wrote ") << p << "\n";
   for (const auto& p : r.skipped) err << "promdir: skipped " << p << "\n";
   for (const auto& p : r.errors) err << "promdir: error: " << p << "\n";
 }
@@ -49,8 +51,10 @@ std::string Pad(const std::string& s, size_t width) {
 
 std::string ResolveDirectory(const std::string& flag) {
   if (!flag.empty()) return flag;
-  if (const char* d = std::getenv("PROMETHEUS_MULTIPROC_DIR"); d && *d) return d;
-  if (const char* d = std::getenv("prometheus_multiproc_dir"); d && *d) return d;
+  if (const char* d = std::getenv("PROMETHEUS_MULTIPROC_DIR"); d && *d)
+    return d;
+  if (const char* d = std::getenv("prometheus_multiproc_dir"); d && *d)
+    return d;
   return "";
 }
 
@@ -104,16 +108,16 @@ int RunLs(const MaintenanceOptions& options, bool json, std::ostream& out,
     return kExitOk;
   }
   out << Pad("TYPE", 10) << Pad("MODE", 15) << Pad("ID", 12) << Pad("LAYOUT", 7)
-      << std::setw(8) << "ENTRIES" << std::setw(11) << "USED"
-      << std::setw(11) << "SIZE" << "  " << Pad("STATE", 8) << "HOW / FILE\n";
+      << std::setw(8) << "ENTRIES" << std::setw(11) << "USED" << std::setw(11)
+      << "SIZE"
+      << "  " << Pad("STATE", 8) << "HOW / FILE\n";
   for (const FileReport& r : reports) {
     out << Pad(r.type.empty() ? "?" : r.type, 10)
         << Pad(r.mode.empty() ? "-" : r.mode, 15)
         << Pad(r.id.empty() ? "-" : r.id, 12)
         << Pad(r.layout.empty() ? "-" : r.layout, 7) << std::setw(8)
         << r.entries << std::setw(11) << r.used << std::setw(11) << r.size
-        << "  "
-        << Pad(r.bad ? "bad" : std::string(WriterStateName(r.state)), 8)
+        << "  " << Pad(r.bad ? "bad" : std::string(WriterStateName(r.state)), 8)
         << (r.bad ? r.reason + ": " + r.message : r.how) << "  " << r.name
         << "\n";
   }
@@ -139,7 +143,8 @@ int RunDump(const std::string& path, bool json, std::ostream& out,
       continue;
     }
     if (json) {
-      out << (n ? ",\n " : "\n ") << "{\"family\": " << JsonString(k.metric_name)
+      out << (n ? ",\n " : "\n ")
+          << "{\"family\": " << JsonString(k.metric_name)
           << ", \"sample\": " << JsonString(k.sample_name) << ", \"labels\": {";
       for (size_t i = 0; i < k.labels.size(); ++i) {
         out << (i ? ", " : "") << JsonString(k.labels[i].first) << ": "

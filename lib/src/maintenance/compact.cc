@@ -46,11 +46,11 @@ using maintenance::DirLock;
 using maintenance::ProbeFile;
 
 struct Candidate {
-  std::string name;         // current base name (staged after step 4)
-  std::string origin;       // the name it had when found
-  format::FileName file;    // parsed from `origin`
+  std::string name;       // current base name (staged after step 4)
+  std::string origin;     // the name it had when found
+  format::FileName file;  // parsed from `origin`
   std::string writer_id;
-  bool drop = false;        // a per-process gauge: deleted, not folded
+  bool drop = false;  // a per-process gauge: deleted, not folded
   FileContents contents;
 };
 
@@ -72,8 +72,8 @@ bool SafeName(const std::string& name) {
 Status WriteWholeFile(Env* env, const std::string& path,
                       const std::string& data, FileInfo* info) {
   int fd = -1;
-  Status s = env->Open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644,
-                       &fd);
+  Status s =
+      env->Open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644, &fd);
   if (!s.ok()) return s;
   s = env->WriteAt(fd, 0, data.data(), data.size());
   if (s.ok()) s = env->Sync(fd);
@@ -247,8 +247,7 @@ Status Compactor::Scan() {
 }
 
 bool Compactor::Restore(Candidate* c, const std::string& why) {
-  std::string home =
-      format::MakeFileName(c->file.Prefix(), c->writer_id);
+  std::string home = format::MakeFileName(c->file.Prefix(), c->writer_id);
   DirLock lock(env_);
   Status s = lock.Acquire(Path(kDirLockName), true, true, "readers");
   // Never replace a file a new writer created under the name meanwhile.
@@ -377,9 +376,13 @@ Status Compactor::Fold() {
     auto key = std::make_pair(prefix, static_cast<int>(layout));
     auto it = groups_.find(key);
     if (it == groups_.end()) {
-      Group g{c->file.type, c->file.mode, layout,
+      Group g{c->file.type,
+              c->file.mode,
+              layout,
               format::MakeFileName(prefix, maintenance::ArchiveId(layout)),
-              {}, false, false};
+              {},
+              false,
+              false};
       it = groups_.emplace(key, std::move(g)).first;
     }
     it->second.inputs.push_back(c);

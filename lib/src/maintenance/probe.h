@@ -19,6 +19,11 @@ namespace promdir::maintenance {
 // Opens `path` without following a symlink and asks ProbeWriter with the
 // writer id `writer_id`. NotFound if the file vanished; InvalidArgument
 // naming the path if it is a symlink or not a regular file.
+//
+// Deleting or folding a file is not undoable, so this is stricter than the
+// view: under kAuto, a file with no promdir writer mark whose id is not a
+// number (a lockless writer with a custom id) cannot be probed and is
+// kUnknown, never kDead.
 Status ProbeFile(Env* env, const std::string& path, std::string_view writer_id,
                  LivenessMode mode, Verdict* verdict, FileInfo* info);
 

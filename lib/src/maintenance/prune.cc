@@ -44,11 +44,11 @@ Status ListSorted(Env* env, const std::string& dir,
 
 Status Finish(const MaintenanceResult& r) {
   if (r.errors.empty()) return Status::OK();
-  return Status::IOError(r.errors.front() +
-                         (r.errors.size() > 1
-                              ? " (and " + std::to_string(r.errors.size() - 1) +
-                                    " more)"
-                              : ""));
+  return Status::IOError(
+      r.errors.front() +
+      (r.errors.size() > 1
+           ? " (and " + std::to_string(r.errors.size() - 1) + " more)"
+           : ""));
 }
 
 }  // namespace

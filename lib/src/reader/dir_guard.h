@@ -62,8 +62,8 @@ struct JournalFile {
 };
 
 struct JournalArchive {
-  JournalFile archive;     // final name; device/inode of the new archive
-  std::string temp_name;   // where the new archive waits for its commit
+  JournalFile archive;    // final name; device/inode of the new archive
+  std::string temp_name;  // where the new archive waits for its commit
   std::vector<JournalFile> sources;  // folded into it; deleted on commit
 };
 
