@@ -347,3 +347,20 @@ sys.stdout.write(generate_latest(reg).decode('utf-8'))
 
 }  // namespace
 }  // namespace promdir
+
+namespace promdir {
+namespace {
+
+TEST_CASE("two names of one inode (a hard link) are both merged, as Python does") {
+  test::TempDir d;
+  test::WriteFile(d.File("counter_1.db"),
+                  FileBuilder().Add(Key("a", "a_total", ""), 2).Build());
+  REQUIRE(::link(d.File("counter_1.db").c_str(), d.File("counter_2.db").c_str()) == 0);
+  std::unique_ptr<DirectoryCollector> c(NewCollector(d.path()));
+  for (int scrape = 0; scrape < 3; ++scrape) {
+    CHECK(Samples(c.get())["a_total{}"] == 4);
+  }
+}
+
+}  // namespace
+}  // namespace promdir

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <set>
@@ -192,6 +193,7 @@ class DirectoryCollector::Impl {
     ReadError err;
     WriterState state = WriterState::kUnknown;
     ScrapeFile file;
+    std::unique_ptr<CachedFile> own;  // a hard link's own parse
     ScrapeStats stats;  // bytes_read, entries, cache hits/misses, pruned
   };
   // Reads one file (on any thread; the read itself runs unlocked) and
@@ -370,10 +372,17 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   env_->Close(fd);
   slot->state = verdict.state;
 
-  std::lock_guard<std::mutex> lock(parse_mu_);
+  std::unique_lock<std::mutex> lock(parse_mu_);
   FileId id{info.device, info.inode};
   auto [it, inserted] = cache_.try_emplace(id);
   CachedFile* cf = &it->second;
+  if (!inserted && cf->generation == generation_) {
+    // Another name of the same inode (a hard link) was read by this scrape:
+    // parse this one on its own, leaving the cached one alone.
+    slot->own = std::make_unique<CachedFile>();
+    cf = slot->own.get();
+    inserted = true;
+  }
   std::string_view data = *buf;
   bool reuse = !inserted && cf->name == base && data.size() >= cf->parsed;
   if (!reuse) *cf = CachedFile();
@@ -383,7 +392,8 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
     *cf = CachedFile();
     cf->name = base;
     if (!retry || !Parse(path, data, *name, cf, err)) {
-      cache_.erase(it);
+      if (!slot->own) cache_.erase(it);
+      pending_prediction_ = nullptr;
       return;
     }
     reuse = false;
@@ -396,6 +406,9 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
     slot->outcome = Outcome::kLeftOut;
     return;
   }
+  // Claimed for this scrape, so nothing changes *cf until the next one:
+  // values are read outside the lock unless buf becomes a prediction.
+  if (pending_prediction_ == nullptr) lock.unlock();
   ScrapeFile* sf = &slot->file;
   sf->cache = cf;
   sf->name = std::move(*name);
@@ -412,7 +425,7 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
     }
   }
   stats->entries += n;
-  TakePrediction(buf);
+  if (lock.owns_lock()) TakePrediction(buf);
   slot->outcome = Outcome::kMerged;
 }
 
@@ -425,6 +438,7 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
   std::lock_guard<std::mutex> lock(mu_);
   ++generation_;
   std::vector<ScrapeFile> files;
+  std::vector<std::unique_ptr<CachedFile>> owned;  // hard links' own parses
   std::vector<std::string> dead_live_files;
   std::set<std::string> bad_now;
   {
@@ -494,6 +508,7 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
         continue;
       }
       files.push_back(std::move(sf));
+      if (slot.own) owned.push_back(std::move(slot.own));
     }
     if (opt_.prune) {
       for (const std::string& path : dead_live_files) {
