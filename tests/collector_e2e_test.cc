@@ -1,8 +1,11 @@
 // End-to-end tests of promdir-collector: the real binary, real HTTP, real
 // Python writers, promtool and Python's OpenMetrics parser.
 
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -290,6 +293,59 @@ TEST_CASE("collector e2e: SIGTERM and SIGINT shut down cleanly") {
       CHECK(line.rfind("{\"ts\":\"", 0) == 0);
       CHECK(line.back() == '}');
     }
+  }
+}
+
+// Opens a TCP connection to 127.0.0.1:port that sends nothing.
+int StalledConnection(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  return fd;
+}
+
+TEST_CASE("collector e2e: stalled clients holding every worker are timed out") {
+  TempDir t;
+  Collector c(t.path(), {"--web.max-connections", "2", "--web.read-timeout", "1s"});
+  // Both workers are taken by clients that never send a request; the
+  // scrape waits in the queue until the read timeout frees one.
+  int a = StalledConnection(c.port());
+  int b = StalledConnection(c.port());
+  HttpReply r = HttpGet(c.port(), "/metrics");  // the client gives up after 30 s
+  CHECK(r.status == 200);
+  ::close(a);
+  ::close(b);
+}
+
+TEST_CASE("collector e2e: listen on every interface and on IPv6 loopback") {
+  TempDir t;
+  static const std::regex kPort(R"(msg=listening address=(\S*):(\d+))");
+  ChildProcess any({CollectorBin(), "--dir", t.path(), "--web.listen-address", ":0"});
+  std::smatch m;
+  std::string log;
+  for (int i = 0; i < 500 && !std::regex_search(log, m, kPort); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    log = any.Stderr();
+  }
+  REQUIRE(std::regex_search(log, m, kPort));
+  CHECK(m[1] == "");
+  CHECK(HttpGet(std::stoi(m[2]), "/-/healthy").status == 200);  // via 127.0.0.1
+  CHECK(any.Signal(SIGTERM) == 0);
+
+  ChildProcess v6({CollectorBin(), "--dir", t.path(), "--web.listen-address", "[::1]:0"});
+  for (int i = 0; i < 500 && v6.Running(); ++i) {
+    log = v6.Stderr();
+    if (log.find("listening") != std::string::npos || log.find("cannot") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (log.find("cannot listen") != std::string::npos) {
+    MESSAGE("no IPv6 loopback here: " << log);
+  } else {
+    CHECK(log.find("address=[::1]:") != std::string::npos);
+    CHECK(v6.Signal(SIGTERM) == 0);
   }
 }
 
