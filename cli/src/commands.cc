@@ -184,7 +184,10 @@ int RunCheck(const MaintenanceOptions& options, std::ostream& out,
   for (const FileReport& r : reports) {
     if (!r.bad) continue;
     ++bad;
-    out << r.message << " [" << r.reason << "]\n";
+    // "<path>: <reason>: <message>", without the path twice.
+    std::string_view what = r.message;
+    if (what.starts_with(r.path + ": ")) what.remove_prefix(r.path.size() + 2);
+    out << r.path << ": " << r.reason << ": " << what << "\n";
   }
   out << reports.size() << " files checked, " << bad << " bad\n";
   return bad ? kExitProblem : kExitOk;
