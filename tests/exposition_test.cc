@@ -71,7 +71,7 @@ TEST_CASE("OpenMetrics names families without _total and ends with # EOF") {
         "application/openmetrics-text; version=1.0.0; charset=utf-8");
 }
 
-TEST_CASE("OpenMetrics keeps values its types forbid, as unknown families") {
+TEST_CASE("OpenMetrics keeps values its types forbid as unknown families") {
   MetricFamily c{"neg", "h", MetricType::kCounter, {}};
   c.samples.push_back({"neg_total", {}, -1});
   MetricFamily s{"sz", "Sizes", MetricType::kSummary, {}};

@@ -50,7 +50,7 @@ TEST_CASE("every fixture merges to Python's expected output") {
   }
 }
 
-TEST_CASE("the corrupt fixture: bad files skipped, reported once, counted always") {
+TEST_CASE("the corrupt fixture: bad files skipped and reported once and counted always") {
   test::TempDir tmp;
   CollectorOptions opt;
   opt.directory = test::CopyFixture("corrupt", tmp);

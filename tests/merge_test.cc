@@ -53,7 +53,7 @@ DirectoryCollector* NewCollector(const std::string& dir,
   return new DirectoryCollector(opt);
 }
 
-TEST_CASE("gauge modes, histograms and help merge as Python merges them") {
+TEST_CASE("gauge modes and histograms and help merge as Python merges them") {
   test::TempDir d;
   auto g = [](const std::string& m) { return Key(m, m, "\"l\": \"x\""); };
   for (int id : {1, 2, 3}) {
@@ -204,7 +204,7 @@ TEST_CASE("an unlistable directory is an error naming it") {
   CHECK(s.ToString().find("/nonexistent/promdir-dir") != std::string::npos);
 }
 
-TEST_CASE("dead writers' live gauges are left out, and pruned on request") {
+TEST_CASE("dead writers' live gauges are left out and pruned on request") {
   test::TempDir d;
   std::string me = std::to_string(::getpid());
   auto gauge = FileBuilder(ValueLayout::k8).Add(Key("g", "g", ""), 4).Build();
@@ -241,7 +241,7 @@ TEST_CASE("dead writers' live gauges are left out, and pruned on request") {
   CHECK(fs::exists(d.File("counter_4194999.db")));
 }
 
-TEST_CASE("a promdir writer is live while it holds its lock, whatever its pid") {
+TEST_CASE("a promdir writer is live while it holds its lock whatever its pid") {
   test::TempDir d;
   std::string path = d.File("gauge_livesum_w1.db");
   test::WriteFile(path, FileBuilder().Magic().Add(Key("g", "g", ""), 3).Build());
@@ -351,7 +351,7 @@ sys.stdout.write(generate_latest(reg).decode('utf-8'))
 namespace promdir {
 namespace {
 
-TEST_CASE("two names of one inode (a hard link) are both merged, as Python does") {
+TEST_CASE("two names of one inode (a hard link) are both merged as Python does") {
   test::TempDir d;
   test::WriteFile(d.File("counter_1.db"),
                   FileBuilder().Add(Key("a", "a_total", ""), 2).Build());

@@ -40,7 +40,7 @@ std::string ReasonOf(const test::TempDir& dir, const std::string& name,
   return std::string(BadFileReason(s));
 }
 
-TEST_CASE("every fixture file parses, in its layout") {
+TEST_CASE("every fixture file parses in its layout") {
   int files = 0;
   for (const char* name :
        {"py016-web", "py016-exotic", "pyhead-web", "pyhead-exotic"}) {
@@ -95,7 +95,7 @@ TEST_CASE("the corrupt fixture's bad files are refused with their reasons") {
   CHECK(empty.entries.empty());
 }
 
-TEST_CASE("both layouts are read with values, timestamps and offsets") {
+TEST_CASE("both layouts are read with values and timestamps and offsets") {
   test::TempDir dir;
   for (ValueLayout layout : {ValueLayout::k8, ValueLayout::k16}) {
     FileContents c;
@@ -122,7 +122,7 @@ TEST_CASE("both layouts are read with values, timestamps and offsets") {
   }
 }
 
-TEST_CASE("header-only and used = 0 files are empty, not errors") {
+TEST_CASE("header-only and used = 0 files are empty and not errors") {
   test::TempDir dir;
   FileContents c;
   CHECK(ReadBytes(dir, "counter_1.db", FileBuilder().Build(), &c).ok());
