@@ -62,6 +62,7 @@ struct Group {
   std::vector<Candidate*> inputs;  // staged sources and existing archives
   bool has_source = false;         // at least one staged source
   bool blocked = false;            // the final name holds a bad file
+  std::unique_ptr<ArchiveBuilder> builder;  // the inputs folded so far
 };
 
 bool SafeName(const std::string& name) {
@@ -336,60 +337,64 @@ void Compactor::Drop() {
 }
 
 void Compactor::ReadSources() {
-  auto read = [&](std::vector<std::unique_ptr<Candidate>>* list,
-                  bool is_archive) {
-    std::vector<std::unique_ptr<Candidate>> kept;
-    for (auto& c : *list) {
-      if (c->drop) continue;
-      Status s = ReadMetricsFile(env_, Path(c->name), &c->contents);
-      if (s.IsNotFound()) continue;
-      if (!s.ok()) {
-        result_->skipped.push_back(s.message());
-        if (is_archive) blocked_names_.push_back(c->name);
-        continue;
-      }
-      if (!is_archive && c->contents.entries.empty()) {
-        if (options_.dry_run) {
-          result_->removed.push_back(Path(c->origin));
-          continue;
-        }
-        s = env_->Unlink(Path(c->name));
-        if (s.ok() || s.IsNotFound()) {
-          result_->removed.push_back(Path(c->origin));
-        } else {
-          result_->errors.push_back(s.message());
-        }
-        continue;
-      }
-      kept.push_back(std::move(c));
+  // One pass over sources and archives together, in the order readers merge
+  // them (sorted names), adding each file to its group's archive at once:
+  // memory stays bounded by the distinct keys, not by files x keys.
+  std::vector<std::pair<Candidate*, bool>> order;  // (file, is_archive)
+  for (auto& c : candidates_) {
+    if (!c->drop) order.emplace_back(c.get(), false);
+  }
+  for (auto& c : archives_) order.emplace_back(c.get(), true);
+  std::sort(order.begin(), order.end(), [](const auto& x, const auto& y) {
+    return x.first->name < y.first->name;
+  });
+  for (auto [c, is_archive] : order) {
+    Status s = ReadMetricsFile(env_, Path(c->name), &c->contents);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) {
+      result_->skipped.push_back(s.message());
+      if (is_archive) blocked_names_.push_back(c->name);
+      continue;
     }
-    *list = std::move(kept);
-  };
-  read(&candidates_, false);
-  read(&archives_, true);
-}
-
-Status Compactor::Fold() {
-  auto add = [&](Candidate* c, bool source) {
+    if (!is_archive && c->contents.entries.empty()) {
+      if (options_.dry_run) {
+        result_->removed.push_back(Path(c->origin));
+        continue;
+      }
+      s = env_->Unlink(Path(c->name));
+      if (s.ok() || s.IsNotFound()) {
+        result_->removed.push_back(Path(c->origin));
+      } else {
+        result_->errors.push_back(s.message());
+      }
+      continue;
+    }
     const ValueLayout layout = c->contents.layout;
     const std::string prefix = c->file.Prefix();
     auto key = std::make_pair(prefix, static_cast<int>(layout));
     auto it = groups_.find(key);
     if (it == groups_.end()) {
-      Group g{c->file.type,
-              c->file.mode,
-              layout,
-              format::MakeFileName(prefix, maintenance::ArchiveId(layout)),
-              {},
-              false,
-              false};
+      Group g{
+          c->file.type,
+          c->file.mode,
+          layout,
+          format::MakeFileName(prefix, maintenance::ArchiveId(layout)),
+          {},
+          false,
+          false,
+          std::make_unique<ArchiveBuilder>(c->file.type, c->file.mode, layout)};
       it = groups_.emplace(key, std::move(g)).first;
     }
-    it->second.inputs.push_back(c);
-    if (source) it->second.has_source = true;
-  };
-  for (auto& c : candidates_) add(c.get(), true);
-  for (auto& c : archives_) add(c.get(), false);
+    Group& g = it->second;
+    g.inputs.push_back(c);
+    if (!is_archive) g.has_source = true;
+    g.builder->Add(c->contents);
+    c->contents.entries.clear();
+    c->contents.entries.shrink_to_fit();
+  }
+}
+
+Status Compactor::Fold() {
   for (auto& [key, g] : groups_) {
     for (const std::string& b : blocked_names_) g.blocked |= b == g.final_name;
   }
@@ -404,10 +409,6 @@ Status Compactor::Fold() {
       }
       continue;
     }
-    std::sort(g.inputs.begin(), g.inputs.end(),
-              [](const Candidate* a, const Candidate* b) {
-                return a->name < b->name;
-              });
     std::vector<std::string> origins;
     for (Candidate* c : g.inputs) {
       if (c->name != g.final_name) origins.push_back(Path(c->origin));
@@ -417,10 +418,9 @@ Status Compactor::Fold() {
       for (auto& o : origins) result_->folded.push_back(o);
       continue;
     }
-    ArchiveBuilder builder(g.type, g.mode, g.layout);
-    for (Candidate* c : g.inputs) builder.Add(c->contents);
     std::string data;
-    Status s = builder.Serialize(&data);
+    Status s = g.builder->Serialize(&data);
+    g.builder.reset();
     if (!s.ok()) {
       result_->errors.push_back(Path(g.final_name) + ": " + s.message());
       continue;
