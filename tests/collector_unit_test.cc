@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/src/compaction_loop.h"
 #include "collector/src/flags.h"
 #include "collector/src/gzip.h"
 #include "collector/src/logger.h"
@@ -390,6 +391,58 @@ TEST_CASE("self-metrics: the exposition passes for both formats") {
   CHECK(runs->samples[1].value == 0);  // error
   CHECK(runs->samples[2].value == 1);  // busy
   CHECK(Find(fs, "promdir_collector_compaction_folded_files")->samples.at(0).value == 3);
+}
+
+TEST_CASE("compaction loop: runs are recorded and logged; Stop wakes a long wait") {
+  std::vector<std::string> lines;
+  Logger logger(LogLevel::kInfo, LogFormat::kLogfmt,
+                [&lines](std::string_view l) { lines.emplace_back(l); });
+  SelfMetrics metrics("v", true);
+  int calls = 0;
+  CompactionLoop loop(
+      3600,
+      [&calls] {
+        CompactionOutcome o;
+        ++calls;
+        if (calls == 1) {
+          o.run.files_folded = 5;
+          o.run.files_removed = 6;
+          o.run.archives_written = 1;
+          o.errors.push_back("/d/counter_1.db: permission denied");
+        } else if (calls == 2) {
+          o.run.busy = true;
+        } else {
+          o.run.ok = false;
+          o.failure = "IOError: /d: gone";
+        }
+        return o;
+      },
+      &metrics, &logger);
+  loop.RunOnce();
+  loop.RunOnce();
+  loop.RunOnce();
+  CHECK(calls == 3);
+  std::vector<MetricFamily> fs = metrics.Snapshot();
+  const MetricFamily* runs = Find(fs, "promdir_collector_compaction_runs");
+  REQUIRE(runs);
+  CHECK(runs->samples[0].value == 1);  // ok
+  CHECK(runs->samples[1].value == 1);  // error
+  CHECK(runs->samples[2].value == 1);  // busy
+  CHECK(Find(fs, "promdir_collector_compaction_folded_files")->samples.at(0).value == 5);
+  CHECK(Find(fs, "promdir_collector_compaction_last_success_timestamp_seconds")
+            ->samples.at(0).value > 0);
+  std::string all;
+  for (const std::string& l : lines) all += l;
+  CHECK(all.find("msg=compacted folded_files=5 removed_files=6") != std::string::npos);
+  CHECK(all.find("counter_1.db: permission denied") != std::string::npos);
+  CHECK(all.find("another compactor is running") != std::string::npos);
+  CHECK(all.find("level=error msg=\"compaction failed\" error=\"IOError: /d: gone\"") !=
+        std::string::npos);
+
+  // An hour-long interval: Stop must not wait for it.
+  loop.Start();
+  loop.Stop();
+  CHECK(calls == 3);
 }
 
 }  // namespace
