@@ -432,6 +432,7 @@ TEST_CASE(
         }
       }
     }
+    MESSAGE("kill points exercised (mixed=" << mixed << "): " << killed);
     CHECK(killed > 40);
   }
 }
