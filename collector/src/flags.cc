@@ -67,12 +67,10 @@ void AddFlags(CLI::App* app, Flags* f, bool compaction) {
   app->add_option("--web.listen-address", f->listen_address,
                   "Address to listen on: host:port, :port or [::1]:port; "
                   "port 0 picks a free one")
-      ->capture_default_str()
-      ->option_text("ADDR");
+      ->capture_default_str();
   app->add_option("--web.telemetry-path", f->telemetry_path,
                   "Path that serves the metrics")
-      ->capture_default_str()
-      ->option_text("PATH");
+      ->capture_default_str();
   app->add_option("--liveness", f->liveness,
                   "How a dead writer is recognised: auto (promdir's lock, "
                   "else the pid), lock, pid, none")
@@ -85,8 +83,7 @@ void AddFlags(CLI::App* app, Flags* f, bool compaction) {
     app->add_option("--compact-interval", f->compact_interval,
                     "Fold dead writers' files into archives this often, in "
                     "the background (e.g. 10m); 0 turns it off")
-        ->capture_default_str()
-        ->option_text("DURATION");
+        ->capture_default_str();
   }
   app->add_option("--log.level", f->log_level, "debug, info, warn or error")
       ->capture_default_str()
@@ -99,17 +96,14 @@ void AddFlags(CLI::App* app, Flags* f, bool compaction) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   app->add_option("--web.read-timeout", f->read_timeout,
-                  "Time allowed to receive a request")
-      ->capture_default_str()
-      ->option_text("DURATION");
+                  "Time allowed for each read of a request once it starts")
+      ->capture_default_str();
   app->add_option("--web.write-timeout", f->write_timeout,
                   "Time allowed to send a response")
-      ->capture_default_str()
-      ->option_text("DURATION");
+      ->capture_default_str();
   app->add_option("--web.keep-alive-timeout", f->keep_alive_timeout,
-                  "Idle time before a kept-alive connection is closed")
-      ->capture_default_str()
-      ->option_text("DURATION");
+                  "Time a connection may sit idle before its first or next request; this bounds how long a silent client holds a worker")
+      ->capture_default_str();
   app->add_option("--web.gzip-level", f->gzip_level,
                   "zlib level of gzipped responses (1 fastest .. 9 smallest)")
       ->capture_default_str()
