@@ -43,8 +43,10 @@ start_bg "$WORK/filecount.log" bash -c \
 SAMPLER_PID=$BG_PID
 
 log "sending $REQUESTS requests"
+send_start=$SECONDS
 "$PY" "$E2E_DIR/send.py" --url "$APP_URL" --requests "$REQUESTS" --concurrency 8 \
   >"$WORK/expect.tsv" || fail "sending requests failed (see above)"
+send_secs=$((SECONDS - send_start > 0 ? SECONDS - send_start : 1))
 
 args=()
 while IFS=$'\t' read -r q want; do args+=(--expect "$q" "$want"); done <"$WORK/expect.tsv"
@@ -81,10 +83,14 @@ max_files=$(sort -n "$WORK/filecount.log" | tail -n 1)
 log "workers booted: $booted (~$((booted * 6)) files without compaction); most .db files seen at once: $max_files"
 ((booted >= 4 + REQUESTS / (MAX_REQUESTS + 5) / 2)) ||
   fail "only $booted workers booted: --max-requests churn did not happen"
-# Without compaction every booted worker leaves ~5 files. With it, the live
-# workers' files, at most one archive per (type, mode, layout), and the
-# workers that died since the last compaction pass.
-bound=100
+# Without compaction every booted worker leaves ~6 files. With compaction
+# every second: the live workers' files (4 x 6), at most one archive per
+# (type, mode, layout), and the files of workers that died since the last
+# pass: about one second's worth of churn (twice that, for slack).
+per_sec=$((booted * 6 / send_secs))
+bound=$((40 + 2 * per_sec))
+((bound <= booted * 6 / 2)) || bound=$((booted * 6 / 2))
+log "file bound: $bound (~$per_sec files/s created over $send_secs s)"
 ((max_files <= bound)) ||
   fail "directory grew to $max_files files (bound $bound, $booted workers booted)"
 
