@@ -196,6 +196,23 @@ TEST_CASE("a file that vanishes between listing and reading is not an error") {
   CHECK(stats.bad_files_by_reason.empty());
 }
 
+TEST_CASE("an empty file of a live writer is starting and not a bad file") {
+  // Python's writer creates its file empty and sizes it a moment later.
+  test::TempDir d;
+  std::string me = std::to_string(::getpid());
+  test::WriteFile(d.File("counter_" + me + ".db"), "");
+  test::WriteFile(d.File("counter_4194999.db"), "");  // no such pid
+  test::WriteFile(d.File("counter_4194998.db"),
+                  FileBuilder(ValueLayout::k8).Add(Key("c", "c_total", ""), 6).Build());
+  std::unique_ptr<DirectoryCollector> c(NewCollector(d.path(), LivenessMode::kAuto));
+  ScrapeStats stats;
+  CHECK(Samples(c.get(), &stats)["c_total{}"] == 6);
+  CHECK((stats.files[{"counter", "live"}]) == 1);
+  CHECK(stats.bad_files_by_reason["empty"] == 1);
+  REQUIRE(stats.new_bad_files.size() == 1);
+  CHECK(stats.new_bad_files[0].path == d.File("counter_4194999.db"));
+}
+
 TEST_CASE("an unlistable directory is an error naming it") {
   std::unique_ptr<DirectoryCollector> c(NewCollector("/nonexistent/promdir-dir"));
   std::string out;

@@ -293,6 +293,45 @@ TEST_CASE("worker id: a restarted worker continues from the stored values") {
         6);
 }
 
+// Moves a file away just before the writer locks it, as a compactor may.
+class MoveBeforeLockEnv : public EnvWrapper {
+ public:
+  MoveBeforeLockEnv(std::string from, std::string to)
+      : EnvWrapper(Env::Default()), from_(std::move(from)), to_(std::move(to)) {}
+  Status TryLock(int fd) override {
+    if (!moved_) {
+      moved_ = true;
+      Env::Default()->Rename(from_, to_);
+    }
+    return EnvWrapper::TryLock(fd);
+  }
+
+ private:
+  std::string from_, to_;
+  bool moved_ = false;
+};
+
+TEST_CASE("worker id: a file moved away between open and lock is not kept") {
+  TempDir dir;
+  auto inc = [&](Env* env, double by) {
+    return test::RunInChild([&] {
+      Options o = Opts(dir, "7");
+      o.env = env;
+      Registry registry(o);
+      BuildCounter().Name("moved").Register(registry).Add({}).Inc(by);
+      return 0;
+    });
+  };
+  REQUIRE(inc(nullptr, 5) == 0);
+  MoveBeforeLockEnv env(dir.File("counter_7.db"), dir.File("counter_7.compacting.db"));
+  REQUIRE(inc(&env, 1) == 0);
+  // The moved copy keeps its 5 untouched; the increment went to the file
+  // that has the name now.
+  std::string key = Key("moved", "moved_total", {}, "");
+  CHECK(FileValues(dir.File("counter_7.compacting.db"))[key] == 5);
+  CHECK(FileValues(dir.File("counter_7.db"))[key] == 1);
+}
+
 TEST_CASE(
     "worker id: a second live process with the same id gets a distinct file") {
   TempDir dir;

@@ -185,7 +185,7 @@ class DirectoryCollector::Impl {
   Status Collect(Plan* plan, ScrapeStats* stats);
 
  private:
-  enum class Outcome { kMerged, kVanished, kBad, kLeftOut };
+  enum class Outcome { kMerged, kVanished, kBad, kLeftOut, kStarting };
 
   // What one file contributed to a scrape.
   struct Slot {
@@ -364,6 +364,16 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   *err = reader::ReadUsed(env_, fd, path, info.size, buf, &magic,
                           &stats->bytes_read);
   if (!err->ok()) {
+    // Python's writer creates a file empty and sizes it a moment later: an
+    // empty file whose writer is alive is starting, not corrupt.
+    if (err->reason == BadReason::kEmpty &&
+        opt_.liveness != LivenessMode::kNone &&
+        reader::ProbeWriterWithMagic(env_, fd, name->id, opt_.liveness, false)
+                .state == WriterState::kLive) {
+      slot->state = WriterState::kLive;
+      slot->outcome = Outcome::kStarting;
+      *err = ReadError();
+    }
     env_->Close(fd);
     return;
   }
@@ -485,6 +495,10 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
       std::optional<format::FileName> fname = format::ParseFileName(base);
       std::string prefix = fname ? fname->Prefix() : "unknown";
       if (o == Outcome::kVanished) continue;
+      if (o == Outcome::kStarting) {
+        ++stats->files[{prefix, "live"}];
+        continue;
+      }
       if (o == Outcome::kBad) {
         std::string code(reader::BadReasonCode(err.reason));
         ++stats->files[{prefix, "bad"}];

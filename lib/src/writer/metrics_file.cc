@@ -121,7 +121,7 @@ Status WalkEntries(std::string_view data, ValueLayout layout,
 Status MetricsFile::Open(Env* env, const std::string& dir,
                          const std::string& prefix, const std::string& id,
                          ValueLayout layout,
-                         std::unique_ptr<MetricsFile>* out) {
+                         std::unique_ptr<MetricsFile>* out, int attempt) {
   std::unique_ptr<MetricsFile> f(new MetricsFile());
   f->env_ = env;
   f->dir_ = dir;
@@ -160,13 +160,29 @@ Status MetricsFile::Open(Env* env, const std::string& dir,
     env->Close(fd);
     return st;
   };
+  FileInfo info;
   if (!created) {
     s = env->TryLock(fd);
     if (s.IsBusy())
       return fail(Status::Busy(path + " is locked by a live writer"));
     if (!s.ok()) return fail(Annotate(s, "lock " + path));
+    // The lock must be on the file that still has this name: a compactor
+    // may have moved the file away between our open and our lock, and a
+    // writer that kept the moved copy would count into a file that is
+    // being folded. If the name now points elsewhere (or nowhere), start
+    // again with whatever the name holds now.
+    FileInfo named;
+    s = env->Stat(fd, &info);
+    if (!s.ok()) return fail(Annotate(s, "stat " + path));
+    Status ns = env->LinkStat(path, &named);
+    if (!ns.ok() || named.device != info.device || named.inode != info.inode) {
+      env->Close(fd);
+      if (attempt >= 8) {
+        return Status::Busy(path + " keeps being replaced while it is opened");
+      }
+      return Open(env, dir, prefix, id, layout, out, attempt + 1);
+    }
   }
-  FileInfo info;
   s = env->Stat(fd, &info);
   if (!s.ok()) return fail(Annotate(s, "stat " + path));
   f->fd_ = fd;

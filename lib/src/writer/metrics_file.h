@@ -42,10 +42,13 @@ class MetricsFile {
   // walked in `layout`, else in the other layout; its entries are kept and
   // its layout wins. Returns Busy if a live writer holds the file's lock,
   // Corruption (naming the file and the reason) if an existing file does
-  // not walk, and the Env's Status otherwise.
+  // not walk, and the Env's Status otherwise. The lock is always on the
+  // file that has the name once locked (`attempt` counts the retries when
+  // the name was replaced meanwhile, as compaction does).
   static Status Open(Env* env, const std::string& dir,
                      const std::string& prefix, const std::string& id,
-                     ValueLayout layout, std::unique_ptr<MetricsFile>* out);
+                     ValueLayout layout, std::unique_ptr<MetricsFile>* out,
+                     int attempt = 0);
 
   // Leaves the mapping in place (handles may still point into it).
   ~MetricsFile();
