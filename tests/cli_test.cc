@@ -198,24 +198,26 @@ TEST_CASE("check names every bad file and fails only when there is one") {
 }
 
 TEST_CASE("collect exits 0 on corrupt/ - naming each bad file on stderr") {
-  Run r = Promdir("collect --dir '" + kFixtures + "/corrupt/dir'");
+  // Copies: a reader takes the directory's lock file, which it creates.
+  TempDir corrupt_tmp, web_tmp;
+  const std::string corrupt = CopyFixture(corrupt_tmp, "corrupt");
+  const std::string web_dir = CopyFixture(web_tmp, "py016-web");
+  Run r = Promdir("collect --dir '" + corrupt + "'");
   CHECK(r.code == 0);
   for (const std::string& name : ExpectedBadFiles()) {
     CAPTURE(name);
     CHECK(r.err.find(name) != std::string::npos);
   }
-  Run web = Promdir("collect --dir '" + kFixtures + "/py016-web/dir'");
+  Run web = Promdir("collect --dir '" + web_dir + "'");
   CHECK(web.code == 0);
   CHECK(web.out == r.out);  // corrupt/ is py016-web plus bad files
-  Run om = Promdir("collect --format openmetrics --dir '" + kFixtures +
-                   "/py016-web/dir'");
+  Run om = Promdir("collect --format openmetrics --dir '" + web_dir + "'");
   CHECK(om.code == 0);
   CHECK(om.out.ends_with("# EOF\n"));
   CHECK(web.out.find("# TYPE http_requests_total counter") !=
         std::string::npos);
   // With no liveness the dead writers' live gauges come back.
-  Run all = Promdir("collect --liveness none --dir '" + kFixtures +
-                    "/py016-web/dir'");
+  Run all = Promdir("collect --liveness none --dir '" + web_dir + "'");
   CHECK(all.out.find("http_requests_inprogress") != std::string::npos);
   CHECK(web.out.find("http_requests_inprogress{") == std::string::npos);
 }
