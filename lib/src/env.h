@@ -33,6 +33,7 @@ struct FileInfo {
   bool is_symlink = false;  // only from LinkStat
   bool is_directory = false;
   double mtime = 0;  // Unix seconds
+  uint64_t links = 0;  // hard links (st_nlink)
 };
 
 class Env {
@@ -78,6 +79,35 @@ class Env {
   virtual Status Lock(int fd, bool exclusive, bool wait);
   // Releases this open file description's lock.
   virtual Status Unlock(int fd);
+
+  // Change watches, so a reader can trust a file it read before to be
+  // unchanged without reading it again. OpenChangeWatch starts reporting
+  // the names of files in `dir` that are opened (by any process, this one
+  // included), written to and closed, modified, changed in their
+  // attributes, created, deleted or renamed (inotify). Writes through a
+  // shared mapping are not reported, but the writer's open is. An error
+  // where changes could go unseen: no inotify, or a network or FUSE file
+  // system (writes from another machine).
+  virtual Status OpenChangeWatch(const std::string& dir, int* watch);
+  // Drains what `watch` queued, without blocking, appending to *changes.
+  // Sets *everything when events were lost (queue overflow) or the
+  // directory itself was deleted or moved; the watch is then useless and
+  // the caller closes it.
+  struct Change {
+    std::string name;
+    bool open_only = false;  // only opened (nothing written, moved...)
+  };
+  virtual Status ReadChanges(int watch, std::vector<Change>* changes,
+                             bool* everything);
+  virtual void CloseChangeWatch(int watch);
+  // Sets *open to whether any process, this one included, has the file of
+  // `fd` (opened read-only) open for writing or mapped writable right now.
+  // It takes a read lease and releases it at once; a writer that opens the
+  // file in that instant waits for the release (microseconds), and the
+  // lease-break signal is SIGURG, which is ignored unless a program handles
+  // it. An error where leases are not available (not the file's owner
+  // without CAP_LEASE, leases disabled, a file system without them).
+  virtual Status WritersOpen(int fd, bool* open);
 
   // Processes.
   virtual int GetPid();
@@ -149,6 +179,16 @@ class EnvWrapper : public Env {
     return target_->Lock(fd, e, w);
   }
   Status Unlock(int fd) override { return target_->Unlock(fd); }
+  Status OpenChangeWatch(const std::string& d, int* w) override {
+    return target_->OpenChangeWatch(d, w);
+  }
+  Status ReadChanges(int w, std::vector<Change>* c, bool* e) override {
+    return target_->ReadChanges(w, c, e);
+  }
+  void CloseChangeWatch(int w) override { target_->CloseChangeWatch(w); }
+  Status WritersOpen(int fd, bool* o) override {
+    return target_->WritersOpen(fd, o);
+  }
   int GetPid() override { return target_->GetPid(); }
   bool PidExists(int pid) override { return target_->PidExists(pid); }
   double NowUnixSeconds() override { return target_->NowUnixSeconds(); }

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +38,23 @@ void FillInfo(const struct stat& st, FileInfo* info) {
   info->is_symlink = S_ISLNK(st.st_mode);
   info->is_directory = S_ISDIR(st.st_mode);
   info->mtime = st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
+  info->links = st.st_nlink;
+}
+
+// File systems whose changes all pass through this kernel, so inotify sees
+// every write and close: tmpfs, ext2/3/4, xfs, btrfs, zfs, f2fs, overlay.
+bool LocalFileSystem(long type) {
+  switch (static_cast<unsigned long>(type)) {
+    case 0x01021994UL:  // tmpfs
+    case 0xEF53UL:      // ext2/3/4
+    case 0x58465342UL:  // xfs
+    case 0x9123683EUL:  // btrfs
+    case 0x2FC12FC1UL:  // zfs
+    case 0xF2F52010UL:  // f2fs
+    case 0x794C7630UL:  // overlayfs
+      return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -168,6 +187,83 @@ Status Env::IsLocked(int fd, bool* locked) {
     return Status::FromErrno(FdContext("probe lock", fd), errno);
   }
   *locked = fl.l_type != F_UNLCK;
+  return Status::OK();
+}
+
+Status Env::OpenChangeWatch(const std::string& dir, int* watch) {
+  *watch = -1;
+  struct statfs fs;
+  if (::statfs(dir.c_str(), &fs) != 0) {
+    return Status::FromErrno("statfs " + dir, errno);
+  }
+  if (!LocalFileSystem(fs.f_type)) {
+    char type[32];
+    std::snprintf(type, sizeof type, "0x%lx", static_cast<unsigned long>(fs.f_type));
+    return Status::IOError(dir + ": file system type " + type +
+                                " may change without local events");
+  }
+  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) return Status::FromErrno("inotify_init1", errno);
+  uint32_t mask = IN_OPEN | IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM |
+                  IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_DELETE_SELF |
+                  IN_MOVE_SELF | IN_ONLYDIR;
+  if (::inotify_add_watch(fd, dir.c_str(), mask) < 0) {
+    int err = errno;
+    ::close(fd);
+    return Status::FromErrno("watch " + dir, err);
+  }
+  *watch = fd;
+  return Status::OK();
+}
+
+Status Env::ReadChanges(int watch, std::vector<Change>* changes,
+                        bool* everything) {
+  *everything = false;
+  alignas(struct inotify_event) char buf[16384];
+  for (;;) {
+    ssize_t n = ::read(watch, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) return Status::OK();
+      return Status::FromErrno("read change watch", errno);
+    }
+    if (n == 0) return Status::OK();
+    for (char* p = buf; p < buf + n;) {
+      auto* ev = reinterpret_cast<struct inotify_event*>(p);
+      if (ev->mask & (IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF |
+                      IN_IGNORED | IN_UNMOUNT)) {
+        *everything = true;
+      } else if (ev->len > 0) {
+        Change c;
+        c.name = ev->name;  // NUL-padded
+        c.open_only = (ev->mask & ~(IN_OPEN | IN_ISDIR)) == 0;
+        changes->push_back(std::move(c));
+      }
+      p += sizeof(struct inotify_event) + ev->len;
+    }
+  }
+}
+
+void Env::CloseChangeWatch(int watch) {
+  if (watch >= 0) ::close(watch);
+}
+
+Status Env::WritersOpen(int fd, bool* open) {
+  // The lease-break signal goes to this process: make it one that is
+  // ignored by default rather than SIGIO, which would terminate it.
+  if (::fcntl(fd, F_SETSIG, SIGURG) != 0) {
+    return Status::FromErrno(FdContext("set lease signal", fd), errno);
+  }
+  if (::fcntl(fd, F_SETLEASE, F_RDLCK) != 0) {
+    int err = errno;
+    if (err == EAGAIN || err == EBUSY) {
+      *open = true;
+      return Status::OK();
+    }
+    return Status::IOError(FdContext("lease", fd) + ": " + std::strerror(err));
+  }
+  ::fcntl(fd, F_SETLEASE, F_UNLCK);
+  *open = false;
   return Status::OK();
 }
 

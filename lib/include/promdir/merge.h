@@ -7,7 +7,9 @@
 // skipping what HiddenByCompaction hides), reads each file with pread, and
 // keeps per file (device, inode) the parsed entries; a later scrape parses
 // only entries past the previous `used` and rereads values at known
-// offsets. Keys are interned once per collector (memory grows with distinct
+// offsets; a file that no process has had open for writing since it was
+// read is not read again at all (CollectorOptions::reuse_unchanged). Keys
+// are interned once per collector (memory grows with distinct
 // series, not files x series); cache entries of vanished files are dropped.
 // Output: families sorted by name; samples by labels, then bucket, count,
 // sum, then numeric `le`.
@@ -58,6 +60,16 @@ struct CollectorOptions {
   // Threads that read cached files at once during a scrape (1: only the
   // calling thread). Reading the bytes in use is most of a warm scrape.
   unsigned read_threads = 2;
+  // Serve a file from the cache, without reading it again, when no process
+  // has had it open for writing since it was last read: the files of
+  // writers that are gone, which is most of a directory that piles up.
+  // The engine watches the directory (inotify: a writer that opens, writes
+  // and exits between two scrapes is seen closing the file) and probes with
+  // a momentary read lease that nothing holds the file open for writing
+  // now (writes through a mapping make no events). Where either is not
+  // available (a network file system, a file owned by another user) files
+  // are read every scrape. False: read every file on every scrape.
+  bool reuse_unchanged = true;
 };
 
 // A file that was skipped, and why.
@@ -85,6 +97,9 @@ struct ScrapeStats {
   uint64_t pruned_files = 0;   // live* files deleted (with prune = true)
   uint64_t cache_hits = 0;     // files whose parse was reused
   uint64_t cache_misses = 0;   // files parsed from the start
+  // Files served from the cache without reading (see reuse_unchanged);
+  // they are also cache hits.
+  uint64_t files_unchanged = 0;
 };
 
 class DirectoryCollector {

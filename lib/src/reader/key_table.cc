@@ -190,6 +190,7 @@ const std::vector<uint32_t>& KeyTable::Ranks() {
   });
   ranks_.assign(series_.size(), 0);
   for (uint32_t i = 0; i < order.size(); ++i) ranks_[order[i]] = i;
+  order_ = std::move(order);
   return ranks_;
 }
 

@@ -87,6 +87,11 @@ class KeyTable {
   // labels without `le`, then bucket < count < sum < other sample names,
   // then numeric `le`. Recomputed only when series were added.
   const std::vector<uint32_t>& Ranks();
+  // The inverse of Ranks(): series ids in rank order.
+  const std::vector<uint32_t>& RankOrder() {
+    Ranks();
+    return order_;
+  }
 
  private:
   uint32_t InternFamily(std::string_view name);
@@ -107,6 +112,7 @@ class KeyTable {
       series_index_;
   std::deque<Series> series_;
   std::vector<uint32_t> ranks_;
+  std::vector<uint32_t> order_;
 };
 
 }  // namespace promdir::reader

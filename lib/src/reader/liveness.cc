@@ -86,6 +86,22 @@ Verdict ProbeWriterWithMagic(Env* env, int fd, const std::string& id,
   return v;
 }
 
+Verdict ProbeUnopened(Env* env, const std::string& id, LivenessMode mode,
+                      bool magic) {
+  if (mode == LivenessMode::kNone) {
+    return ProbeWriterWithMagic(env, -1, id, mode, magic);
+  }
+  if (mode == LivenessMode::kLock ||
+      (mode == LivenessMode::kAuto && magic)) {
+    Verdict v;
+    v.state = WriterState::kDead;
+    v.how = magic ? "promdir writer, file closed" : "no lock, file closed";
+    return v;
+  }
+  // (The lock probe on fd -1 fails at once, and the pid decides.)
+  return ProbeWriterWithMagic(env, -1, id, mode, magic);
+}
+
 }  // namespace reader
 
 Verdict ProbeWriter(Env* env, int fd, const std::string& id,

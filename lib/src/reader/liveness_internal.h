@@ -14,6 +14,13 @@ namespace promdir::reader {
 Verdict ProbeWriterWithMagic(Env* env, int fd, const std::string& id,
                              LivenessMode mode, bool magic);
 
+// The verdict on a file that no process has open for writing (the merge
+// engine knows it without opening the file): a lock needs an open file, so
+// a promdir writer's file, or any file under kLock, is dead; otherwise the
+// pid decides, as ProbeWriterWithMagic would.
+Verdict ProbeUnopened(Env* env, const std::string& id, LivenessMode mode,
+                      bool magic);
+
 }  // namespace promdir::reader
 
 #endif  // PROMDIR_LIB_SRC_READER_LIVENESS_INTERNAL_H_

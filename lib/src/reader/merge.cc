@@ -8,7 +8,9 @@
 #include <mutex>
 #include <thread>
 #include <set>
+#include <span>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "lib/src/env.h"
 #include "lib/src/format.h"
@@ -55,14 +57,34 @@ struct CachedFile {
   // that first named each (its help is the family's help).
   std::vector<std::pair<uint32_t, uint32_t>> families;
   uint64_t generation = 0;
+  bool magic = false;  // a promdir writer's file
+  // The series each entry adds to under the file's own type (made by
+  // Merge, extended as entries are parsed).
+  std::vector<uint32_t> targets;
+  // Unchanged since it was read: no process had it open for writing then,
+  // and the directory watch has reported nothing of its name since (not
+  // even an open). Scrapes serve these values without opening the file.
+  bool frozen = false;
+  std::vector<double> frozen_values;
+  std::vector<double> frozen_timestamps;  // 16-byte layout only
+
+  void Unfreeze() {
+    frozen = false;
+    frozen_values = {};
+    frozen_timestamps = {};
+  }
 };
 
 // One file merged by this scrape.
 struct ScrapeFile {
-  const CachedFile* cache = nullptr;
+  CachedFile* cache = nullptr;
   format::FileName name;
-  std::vector<double> values;
-  std::vector<double> timestamps;  // empty in the 8-byte layout
+  // The values read by this scrape, or the cache's frozen copy (a moved
+  // vector keeps its buffer, so the spans survive moving the ScrapeFile).
+  std::vector<double> own_values;
+  std::vector<double> own_timestamps;
+  std::span<const double> values;
+  std::span<const double> timestamps;  // empty in the 8-byte layout
 };
 
 struct FamilyState {
@@ -70,7 +92,6 @@ struct FamilyState {
   FileType type = FileType::kCounter;
   GaugeMode mode = GaugeMode::kNone;
   uint32_t help_key = kNoId;
-  std::vector<uint32_t> series;  // touched series, in first-touch order
 };
 
 struct AllGaugeValue {
@@ -95,7 +116,8 @@ MetricType TypeOf(FileType t) {
 struct PlanSample {
   const Series* series;
   double value;
-  uint32_t writer;  // all/liveall gauges: index into Plan::writers
+  uint32_t writer;     // all/liveall gauges: index into Plan::writers
+  uint32_t pid_split;  // where `pid` goes into series->text (see PidSplit)
 };
 
 struct PlanFamily {
@@ -108,7 +130,29 @@ struct PlanFamily {
 struct Plan {
   std::vector<PlanFamily> families;
   std::vector<std::string> writers;  // writer ids of all/liveall samples
+  std::vector<std::string> writer_labels;  // each as `pid="<id>"`
 };
+
+// Appends a series of an all/liveall gauge: its text with the writer's
+// `pid` label at `split`, the byte offset where the labels after `pid`
+// start (or where `}` is, when `pid` sorts last).
+void AppendWithPid(const Series& s, uint32_t split, const std::string& pid,
+                   std::string* out) {
+  const std::string& text = s.text;
+  if (s.labels.empty()) {
+    out->append(text);
+    out->push_back('{');
+    out->append(pid);
+    out->push_back('}');
+    return;
+  }
+  out->append(text, 0, split);
+  const bool last = split + 1 == text.size();
+  if (last) out->push_back(',');
+  out->append(pid);
+  if (!last) out->push_back(',');
+  out->append(text, split, std::string::npos);
+}
 
 // The labels of a sample, with the writer's `pid` in its sorted place.
 Labels LabelsOf(const Plan& plan, const PlanSample& s) {
@@ -166,7 +210,8 @@ void RenderPlan(const Plan& plan, ExpositionFormat format, std::string* out) {
       if (s.writer == kNoId) {
         out->append(s.series->text);
       } else {
-        exposition::AppendSeries(s.series->sample_name, LabelsOf(plan, s), out);
+        AppendWithPid(*s.series, s.pid_split, plan.writer_labels[s.writer],
+                      out);
       }
       exposition::AppendValue(s.value, out);
     }
@@ -180,6 +225,7 @@ class DirectoryCollector::Impl {
   explicit Impl(CollectorOptions options)
       : opt_(std::move(options)),
         env_(opt_.env ? opt_.env : Env::Default()) {}
+  ~Impl() { env_->CloseChangeWatch(watch_); }
 
   // Reads and merges the directory into *plan.
   Status Collect(Plan* plan, ScrapeStats* stats);
@@ -195,6 +241,9 @@ class DirectoryCollector::Impl {
     ScrapeFile file;
     std::unique_ptr<CachedFile> own;  // a hard link's own parse
     ScrapeStats stats;  // bytes_read, entries, cache hits/misses, pruned
+    // Still open after the read: the file may be frozen (see Freeze).
+    int keep_fd = -1;
+    FileId id;
   };
   // Reads one file (on any thread; the read itself runs unlocked) and
   // merges it into the cache under parse_mu_. `buf` is the thread's own.
@@ -202,25 +251,38 @@ class DirectoryCollector::Impl {
   // Parses data[cf->parsed, used) into *cf. False (and *err) if bad.
   bool Parse(const std::string& path, std::string_view data,
              const format::FileName& name, CachedFile* cf, ReadError* err);
-  void Merge(const std::vector<ScrapeFile>& files, Plan* plan);
-  void Add(uint32_t series, double v, FamilyState* fs) {
-    if (!seen_[series]) {
-      seen_[series] = 1;
-      acc_[series] = 0.0;
-      fs->series.push_back(series);
-    }
-    acc_[series] += v;
+  void Merge(std::vector<ScrapeFile>& files, Plan* plan);
+  // Adds one file's values into the accumulators (all/liveall gauge values
+  // go to *all instead).
+  void MergeFile(const std::vector<FamilyState>& fams, uint32_t fi,
+                 ScrapeFile& f, std::vector<AllGaugeValue>* all);
+  // Where `pid` goes into the text of series `sid` (see AppendWithPid).
+  uint32_t PidSplit(uint32_t sid);
+  // Applies what the directory watch saw since the last scrape (opening
+  // the watch first if needed). Returns whether files read by this scrape
+  // may be frozen: the watch was open before they were read.
+  bool ApplyChanges();
+  // After the reads: applies the watch's news (this scrape's own opens
+  // aside), then freezes each file kept open that no process has open
+  // for writing. Closes every kept descriptor.
+  void Freeze(const std::vector<std::string>& names, std::vector<Slot>* slots);
+  void Unfreeze(CachedFile* cf);
+  // Serves a frozen file without opening it.
+  void ServeUnchanged(CachedFile* cf, format::FileName name, Slot* slot);
+  // Marks `series` touched by this scrape; true the first time (its
+  // accumulators are then reset).
+  bool Touch(uint32_t series) {
+    if (stamp_[series] == stamp_now_) return false;
+    stamp_[series] = stamp_now_;
+    acc_[series] = 0.0;
+    acc_ts_[series] = 0.0;
+    touched_.push_back(series);
+    return true;
   }
   void TakePrediction(std::string* buf) {
     if (pending_prediction_ == nullptr) return;
     std::swap(pending_prediction_->raw, *buf);
     pending_prediction_ = nullptr;
-  }
-  bool Touch(uint32_t series, FamilyState* fs) {
-    if (seen_[series]) return false;
-    seen_[series] = 1;
-    fs->series.push_back(series);
-    return true;
   }
 
   const CollectorOptions opt_;
@@ -258,8 +320,137 @@ class DirectoryCollector::Impl {
   uint32_t mark_stamp_ = 0;
   std::vector<double> acc_;
   std::vector<double> acc_ts_;
-  std::vector<uint8_t> seen_;
+  // stamp_[series] == stamp_now_: touched by this scrape (in touched_).
+  std::vector<uint32_t> stamp_;
+  uint32_t stamp_now_ = 0;
+  std::vector<uint32_t> touched_;
+  std::vector<uint8_t> rank_mark_;
+  std::vector<uint32_t> pid_split_;  // per series; kNoId: not made yet
+  int watch_ = -1;         // inotify on the directory, or -1
+  bool freeze_ok_ = false;  // this scrape may freeze what it reads
+  // Frozen files by name (all with links == 1, so one name each).
+  std::unordered_map<std::string, FileId> frozen_;
+  std::atomic<int> kept_fds_{0};
+  // Descriptors a scrape keeps open for Freeze, at most.
+  static constexpr int kMaxKeptFds = 256;
 };
+
+void DirectoryCollector::Impl::Unfreeze(CachedFile* cf) {
+  if (!cf->frozen) return;
+  frozen_.erase(cf->name);
+  cf->Unfreeze();
+}
+
+bool DirectoryCollector::Impl::ApplyChanges() {
+  if (!opt_.reuse_unchanged) return false;
+  auto unfreeze_all = [&] {
+    for (auto& [id, cf] : cache_) cf.Unfreeze();
+    frozen_.clear();
+  };
+  if (watch_ < 0) {
+    // Nothing frozen before the watch existed can be trusted.
+    unfreeze_all();
+    if (!env_->OpenChangeWatch(opt_.directory, &watch_).ok()) {
+      watch_ = -1;
+      return false;
+    }
+    return true;
+  }
+  std::vector<Env::Change> changes;
+  bool everything = false;
+  Status s = env_->ReadChanges(watch_, &changes, &everything);
+  if (!s.ok() || everything) {
+    // Events were lost, or the directory was replaced: start over.
+    env_->CloseChangeWatch(watch_);
+    watch_ = -1;
+    return ApplyChanges();
+  }
+  // Every open since the last scrape's Freeze is another process's.
+  for (const Env::Change& c : changes) {
+    auto it = frozen_.find(c.name);
+    if (it == frozen_.end()) continue;
+    auto f = cache_.find(it->second);
+    frozen_.erase(it);
+    if (f != cache_.end()) f->second.Unfreeze();
+  }
+  return true;
+}
+
+void DirectoryCollector::Impl::Freeze(const std::vector<std::string>& names,
+                                      std::vector<Slot>* slots) {
+  std::unordered_set<std::string> changed;  // not to be frozen now
+  std::unordered_set<std::string> read_now;
+  bool any = false;
+  for (size_t i = 0; i < slots->size(); ++i) {
+    if ((*slots)[i].keep_fd >= 0) {
+      read_now.insert(names[i]);
+      any = true;
+    }
+  }
+  std::vector<Env::Change> changes;
+  bool everything = false;
+  Status s = watch_ >= 0 && (any || !frozen_.empty())
+                 ? env_->ReadChanges(watch_, &changes, &everything)
+                 : Status::OK();
+  if (!s.ok() || everything) {
+    env_->CloseChangeWatch(watch_);
+    watch_ = -1;  // the next scrape starts over
+  }
+  for (const Env::Change& c : changes) {
+    // This scrape's own opens of the files it read are expected; an open
+    // by another process before the lease probe below is seen by it.
+    if (c.open_only && read_now.count(c.name)) continue;
+    changed.insert(c.name);
+    auto it = frozen_.find(c.name);
+    if (it == frozen_.end()) continue;
+    auto f = cache_.find(it->second);
+    frozen_.erase(it);
+    if (f != cache_.end()) f->second.Unfreeze();
+  }
+  for (size_t i = 0; i < slots->size(); ++i) {
+    Slot& slot = (*slots)[i];
+    if (slot.keep_fd < 0) continue;
+    bool open = true;
+    if (watch_ >= 0 && !changed.count(names[i]) &&
+        slot.file.cache != nullptr) {
+      if (!env_->WritersOpen(slot.keep_fd, &open).ok()) open = true;
+    }
+    env_->Close(slot.keep_fd);
+    slot.keep_fd = -1;
+    if (open) continue;
+    CachedFile* cf = slot.file.cache;
+    ScrapeFile& sf = slot.file;
+    cf->frozen = true;
+    cf->frozen_values = std::move(sf.own_values);
+    cf->frozen_timestamps = std::move(sf.own_timestamps);
+    sf.values = cf->frozen_values;
+    sf.timestamps = cf->frozen_timestamps;
+    frozen_[cf->name] = slot.id;
+  }
+  kept_fds_ = 0;
+}
+
+void DirectoryCollector::Impl::ServeUnchanged(CachedFile* cf,
+                                              format::FileName name,
+                                              Slot* slot) {
+  Verdict verdict =
+      reader::ProbeUnopened(env_, name.id, opt_.liveness, cf->magic);
+  slot->state = verdict.state;
+  ++slot->stats.cache_hits;
+  ++slot->stats.files_unchanged;
+  ScrapeFile* sf = &slot->file;
+  sf->cache = cf;
+  sf->values = cf->frozen_values;
+  sf->timestamps = cf->frozen_timestamps;
+  if (verdict.state == WriterState::kDead && format::IsLiveMode(name.mode)) {
+    slot->stats.pruned_series += cf->keys.size();
+    slot->outcome = Outcome::kLeftOut;
+    return;
+  }
+  sf->name = std::move(name);
+  slot->stats.entries += cf->frozen_values.size();
+  slot->outcome = Outcome::kMerged;
+}
 
 bool DirectoryCollector::Impl::Parse(const std::string& path,
                                      std::string_view data,
@@ -345,6 +536,26 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   ScrapeStats* stats = &slot->stats;
   ReadError* err = &slot->err;
   slot->outcome = Outcome::kBad;
+  if (freeze_ok_) {
+    CachedFile* frozen = nullptr;
+    {
+      std::lock_guard<std::mutex> g(parse_mu_);
+      auto it = frozen_.find(base);
+      if (it != frozen_.end()) {
+        auto c = cache_.find(it->second);
+        if (c != cache_.end() && c->second.frozen &&
+            c->second.generation != generation_) {
+          frozen = &c->second;
+          frozen->generation = generation_;  // claimed by this scrape
+        }
+      }
+    }
+    std::optional<format::FileName> name = format::ParseFileName(base);
+    if (frozen != nullptr && name) {
+      ServeUnchanged(frozen, std::move(*name), slot);
+      return;
+    }
+  }
   int fd = -1;
   FileInfo info;
   *err = reader::OpenMetricsFile(env_, path, &fd, &info);
@@ -360,6 +571,8 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
                        "the name has a type or gauge mode no client writes");
     return;
   }
+  const FileId id{info.device, info.inode};
+  slot->id = id;
   bool magic = false;
   *err = reader::ReadUsed(env_, fd, path, info.size, buf, &magic,
                           &stats->bytes_read);
@@ -379,11 +592,20 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   }
   Verdict verdict =
       reader::ProbeWriterWithMagic(env_, fd, name->id, opt_.liveness, magic);
-  env_->Close(fd);
+  // A file with no live writer is kept open for Freeze, which probes
+  // whether anything has it open for writing (with liveness checks off,
+  // any file).
+  const bool no_writer = verdict.state != WriterState::kLive ||
+                         opt_.liveness == LivenessMode::kNone;
+  if (freeze_ok_ && info.links == 1 && no_writer &&
+      kept_fds_.fetch_add(1) < kMaxKeptFds) {
+    slot->keep_fd = fd;
+  } else {
+    env_->Close(fd);
+  }
   slot->state = verdict.state;
 
   std::unique_lock<std::mutex> lock(parse_mu_);
-  FileId id{info.device, info.inode};
   auto [it, inserted] = cache_.try_emplace(id);
   CachedFile* cf = &it->second;
   if (!inserted && cf->generation == generation_) {
@@ -394,6 +616,11 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
     inserted = true;
   }
   std::string_view data = *buf;
+  if (slot->own && slot->keep_fd >= 0) {  // a hard link is never frozen
+    env_->Close(slot->keep_fd);
+    slot->keep_fd = -1;
+  }
+  Unfreeze(cf);
   bool reuse = !inserted && cf->name == base && data.size() >= cf->parsed;
   if (!reuse) *cf = CachedFile();
   cf->name = base;
@@ -410,7 +637,12 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   }
   ++(reuse ? stats->cache_hits : stats->cache_misses);
   cf->generation = generation_;
-  if (verdict.state == WriterState::kDead && format::IsLiveMode(name->mode)) {
+  cf->magic = magic;
+  const bool candidate = slot->keep_fd >= 0;
+  const bool left_out =
+      verdict.state == WriterState::kDead && format::IsLiveMode(name->mode);
+  ScrapeFile* sf = &slot->file;
+  if (left_out && !candidate) {
     stats->pruned_series += cf->keys.size();
     TakePrediction(buf);
     slot->outcome = Outcome::kLeftOut;
@@ -419,23 +651,29 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   // Claimed for this scrape, so nothing changes *cf until the next one:
   // values are read outside the lock unless buf becomes a prediction.
   if (pending_prediction_ == nullptr) lock.unlock();
-  ScrapeFile* sf = &slot->file;
-  sf->cache = cf;
-  sf->name = std::move(*name);
   size_t n = cf->offsets.size();
-  sf->values.resize(n);
+  sf->own_values.resize(n);
   const char* p = buf->data();
   for (size_t i = 0; i < n; ++i) {
-    sf->values[i] = reader::LoadDouble(p + cf->offsets[i]);
+    sf->own_values[i] = reader::LoadDouble(p + cf->offsets[i]);
   }
   if (cf->layout == ValueLayout::k16) {
-    sf->timestamps.resize(n);
+    sf->own_timestamps.resize(n);
     for (size_t i = 0; i < n; ++i) {
-      sf->timestamps[i] = reader::LoadDouble(p + cf->offsets[i] + 8);
+      sf->own_timestamps[i] = reader::LoadDouble(p + cf->offsets[i] + 8);
     }
   }
-  stats->entries += n;
+  sf->values = sf->own_values;
+  sf->timestamps = sf->own_timestamps;
   if (lock.owns_lock()) TakePrediction(buf);
+  sf->cache = cf;
+  if (left_out) {
+    stats->pruned_series += n;
+    slot->outcome = Outcome::kLeftOut;
+    return;
+  }
+  sf->name = std::move(*name);
+  stats->entries += n;
   slot->outcome = Outcome::kMerged;
 }
 
@@ -447,6 +685,7 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
 
   std::lock_guard<std::mutex> lock(mu_);
   ++generation_;
+  freeze_ok_ = ApplyChanges();
   std::vector<ScrapeFile> files;
   std::vector<std::unique_ptr<CachedFile>> owned;  // hard links' own parses
   std::vector<std::string> dead_live_files;
@@ -480,6 +719,7 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
     for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
     worker();
     for (std::thread& t : pool) t.join();
+    if (freeze_ok_) Freeze(names, &slots);
     for (size_t i = 0; i < names.size(); ++i) {
       const std::string& base = names[i];
       Slot& slot = slots[i];
@@ -488,6 +728,7 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
       stats->cache_hits += slot.stats.cache_hits;
       stats->cache_misses += slot.stats.cache_misses;
       stats->pruned_series += slot.stats.pruned_series;
+      stats->files_unchanged += slot.stats.files_unchanged;
       Outcome o = slot.outcome;
       const ReadError& err = slot.err;
       WriterState state = slot.state;
@@ -533,7 +774,10 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
   std::erase_if(reported_,
                 [&](const auto& r) { return !bad_now.count(r.first); });
   std::erase_if(cache_, [&](const auto& c) {
-    return c.second.generation != generation_;
+    if (c.second.generation == generation_) return false;
+    auto f = frozen_.find(c.second.name);
+    if (f != frozen_.end() && f->second == c.first) frozen_.erase(f);
+    return true;
   });
   Merge(files, plan);
   stats->duration_seconds =
@@ -541,7 +785,113 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
   return Status::OK();
 }
 
-void DirectoryCollector::Impl::Merge(const std::vector<ScrapeFile>& files,
+uint32_t DirectoryCollector::Impl::PidSplit(uint32_t sid) {
+  if (pid_split_.size() <= sid) pid_split_.resize(table_.series_count(), kNoId);
+  if (pid_split_[sid] != kNoId) return pid_split_[sid];
+  const Series& s = table_.series(sid);
+  auto after = std::find_if(s.labels.begin(), s.labels.end(),
+                            [](const auto& p) { return p.first > "pid"; });
+  uint32_t split = 0;
+  if (after == s.labels.end()) {
+    split = static_cast<uint32_t>(s.text.size() - 1);  // before '}'
+  } else if (after == s.labels.begin()) {
+    split = static_cast<uint32_t>(s.sample_name.size() + 1);  // after '{'
+  } else {
+    std::string head;
+    exposition::AppendSeries(s.sample_name,
+                             Labels(s.labels.begin(), after), &head);
+    split = static_cast<uint32_t>(head.size());  // after the ','
+  }
+  pid_split_[sid] = split;
+  return split;
+}
+
+void DirectoryCollector::Impl::MergeFile(const std::vector<FamilyState>& fams,
+                                         uint32_t fi, ScrapeFile& f,
+                                         std::vector<AllGaugeValue>* all) {
+  CachedFile* cf = f.cache;
+  const FileType type = f.name.type;
+  const GaugeMode mode = format::BaseMode(f.name.mode);
+  // (Equal unless two names share an inode and one was reparsed.)
+  const size_t count = std::min(cf->keys.size(), f.values.size());
+  // Every family of the file merged under the file's own type and mode (as
+  // always, unless two clients disagree on a family): the precomputed
+  // targets apply.
+  bool own = true;
+  for (const auto& [family, key] : cf->families) {
+    const FamilyState& fs = fams[family];
+    if (fs.type != type ||
+        (type == FileType::kGauge && format::BaseMode(fs.mode) != mode)) {
+      own = false;
+    }
+  }
+  if (own) {
+    for (size_t i = cf->targets.size(); i < cf->keys.size(); ++i) {
+      const KeyMerge& m = key_merge_[cf->keys[i]];
+      cf->targets.push_back(type == FileType::kHistogram ? m.histogram
+                            : type == FileType::kGauge   ? m.gauge
+                                                         : m.series);
+    }
+  }
+  const uint32_t* t = cf->targets.data();
+  const double* v = f.values.data();
+  const double* ts = f.timestamps.empty() ? nullptr : f.timestamps.data();
+  const uint32_t now = stamp_now_;
+  if (own && (type != FileType::kGauge || mode == GaugeMode::kSum)) {
+    for (size_t i = 0; i < count; ++i) {
+      uint32_t s = t[i];
+      if (stamp_[s] != now) Touch(s);
+      acc_[s] += v[i];
+    }
+    return;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    FileType ftype = type;
+    GaugeMode fmode = mode;
+    uint32_t s;
+    if (own) {
+      s = t[i];
+    } else {
+      const KeyMerge& k = key_merge_[cf->keys[i]];
+      const FamilyState& fs = fams[k.family];
+      ftype = fs.type;
+      fmode = format::BaseMode(fs.mode);
+      s = ftype == FileType::kHistogram ? k.histogram
+          : ftype == FileType::kGauge   ? k.gauge
+                                        : k.series;
+    }
+    if (ftype != FileType::kGauge || fmode == GaugeMode::kSum) {
+      Touch(s);
+      acc_[s] += v[i];
+      continue;
+    }
+    switch (fmode) {
+      case GaugeMode::kMin:
+        if (Touch(s) || v[i] < acc_[s]) acc_[s] = v[i];
+        break;
+      case GaugeMode::kMax:
+        if (Touch(s) || v[i] > acc_[s]) acc_[s] = v[i];
+        break;
+      case GaugeMode::kMostRecent: {
+        // The newest timestamp wins; entries without one (8-byte layout,
+        // or never set) do not count.
+        double when = ts ? ts[i] : 0;
+        bool fresh = stamp_[s] != now;
+        if (when > (fresh ? 0.0 : acc_ts_[s])) {
+          Touch(s);
+          acc_[s] = v[i];
+          acc_ts_[s] = when;
+        }
+        break;
+      }
+      default:  // all, liveall: one series per writer
+        all->push_back({s, fi, v[i]});
+        break;
+    }
+  }
+}
+
+void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
                                      Plan* plan) {
   std::vector<FamilyState> fams(table_.family_count());
   // Type and help from the first file that names the family; the gauge
@@ -569,65 +919,52 @@ void DirectoryCollector::Impl::Merge(const std::vector<ScrapeFile>& files,
     }
     key_merge_.push_back(m);
   }
-  size_t n = table_.series_count();
+  const size_t n = table_.series_count();
   if (acc_.size() < n) {
     acc_.resize(n);
     acc_ts_.resize(n);
-    seen_.resize(n, 0);
+    stamp_.resize(n, 0);
   }
+  if (++stamp_now_ == 0) {  // wrapped: no stale stamp may match
+    std::fill(stamp_.begin(), stamp_.end(), 0);
+    stamp_now_ = 1;
+  }
+  touched_.clear();
   std::vector<AllGaugeValue> all;
   for (uint32_t fi = 0; fi < files.size(); ++fi) {
-    const ScrapeFile& f = files[fi];
-    const std::vector<uint32_t>& keys = f.cache->keys;
-    // (Equal unless two names share an inode and one was reparsed.)
-    const size_t count = std::min(keys.size(), f.values.size());
-    for (size_t i = 0; i < count; ++i) {
-      const KeyMerge& k = key_merge_[keys[i]];
-      FamilyState& fs = fams[k.family];
-      double v = f.values[i];
-      switch (fs.type) {
-        case FileType::kCounter:
-        case FileType::kSummary:
-          Add(k.series, v, &fs);
-          break;
-        case FileType::kHistogram:
-          Add(k.histogram, v, &fs);
-          break;
-        case FileType::kGauge: {
-          uint32_t np = k.gauge;
-          switch (format::BaseMode(fs.mode)) {
-            case GaugeMode::kSum:
-              Add(np, v, &fs);
-              break;
-            case GaugeMode::kMin:
-              if (Touch(np, &fs) || v < acc_[np]) acc_[np] = v;
-              break;
-            case GaugeMode::kMax:
-              if (Touch(np, &fs) || v > acc_[np]) acc_[np] = v;
-              break;
-            case GaugeMode::kMostRecent: {
-              double ts = f.timestamps.empty() ? 0 : f.timestamps[i];
-              bool fresh = !seen_[np];
-              if (fresh) acc_ts_[np] = 0;
-              if (ts > acc_ts_[np]) {
-                Touch(np, &fs);
-                acc_[np] = v;
-                acc_ts_[np] = ts;
-              }
-              break;
-            }
-            default:  // all, liveall: one series per writer
-              all.push_back({np, fi, v});
-              break;
-          }
-          break;
-        }
-      }
+    MergeFile(fams, fi, files[fi], &all);
+  }
+  // Each histogram group gets its _count (replacing any _count from the
+  // files), computed below from the buckets.
+  const size_t direct = touched_.size();
+  for (size_t i = 0; i < direct; ++i) {
+    const Series& s = table_.series(touched_[i]);
+    if (s.has_le && fams[s.family].type == FileType::kHistogram) {
+      Touch(s.count);
     }
   }
 
-  // Families sorted by name; samples in rank order.
+  // Touched series by family, each list in rank order (families sorted by
+  // name; samples by labels, then bucket, count, sum, then `le`).
   const std::vector<uint32_t>& rank = table_.Ranks();
+  const std::vector<uint32_t>& by_rank = table_.RankOrder();
+  std::vector<std::vector<uint32_t>> fam_series(fams.size());
+  if (touched_.size() * 8 < n) {
+    std::sort(touched_.begin(), touched_.end(),
+              [&](uint32_t a, uint32_t b) { return rank[a] < rank[b]; });
+    for (uint32_t sid : touched_) {
+      fam_series[table_.series(sid).family].push_back(sid);
+    }
+  } else {
+    rank_mark_.resize(n, 0);
+    for (uint32_t sid : touched_) rank_mark_[rank[sid]] = 1;
+    for (uint32_t r = 0; r < n; ++r) {
+      if (!rank_mark_[r]) continue;
+      rank_mark_[r] = 0;
+      uint32_t sid = by_rank[r];
+      fam_series[table_.series(sid).family].push_back(sid);
+    }
+  }
   std::vector<uint32_t> order;
   for (uint32_t i = 0; i < fams.size(); ++i) {
     if (fams[i].seen) order.push_back(i);
@@ -635,59 +972,59 @@ void DirectoryCollector::Impl::Merge(const std::vector<ScrapeFile>& files,
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
     return table_.family_name(a) < table_.family_name(b);
   });
-  // all / liveall: the last value per (series, writer id) wins.
+
+  // all / liveall: the last value per (series, writer id) wins. Writer ids
+  // are compared by their rank among this scrape's files.
+  std::vector<uint32_t> id_rank(files.size(), 0);
+  if (!all.empty()) {
+    std::vector<uint32_t> by_id(files.size());
+    for (uint32_t i = 0; i < by_id.size(); ++i) by_id[i] = i;
+    std::sort(by_id.begin(), by_id.end(), [&](uint32_t a, uint32_t b) {
+      return files[a].name.id < files[b].name.id;
+    });
+    for (uint32_t i = 1; i < by_id.size(); ++i) {
+      bool same = files[by_id[i]].name.id == files[by_id[i - 1]].name.id;
+      id_rank[by_id[i]] = id_rank[by_id[i - 1]] + (same ? 0 : 1);
+    }
+  }
   std::sort(all.begin(), all.end(), [&](const AllGaugeValue& a, const AllGaugeValue& b) {
     if (a.series != b.series) return rank[a.series] < rank[b.series];
-    const std::string& x = files[a.file].name.id;
-    const std::string& y = files[b.file].name.id;
-    if (x != y) return x < y;
+    if (id_rank[a.file] != id_rank[b.file]) return id_rank[a.file] < id_rank[b.file];
     return a.file < b.file;
   });
   std::vector<std::vector<uint32_t>> all_by_family(fams.size());
   for (uint32_t i = 0; i < all.size(); ++i) {
     bool last = i + 1 == all.size() || all[i + 1].series != all[i].series ||
-                files[all[i + 1].file].name.id != files[all[i].file].name.id;
+                id_rank[all[i + 1].file] != id_rank[all[i].file];
     if (last) all_by_family[table_.series(all[i].series).family].push_back(i);
   }
   std::vector<uint32_t> writer_of(files.size(), kNoId);
 
   plan->families.reserve(order.size());
   for (uint32_t fid : order) {
-    FamilyState& fs = fams[fid];
+    const FamilyState& fs = fams[fid];
+    const std::vector<uint32_t>& list = fam_series[fid];
     PlanFamily pf;
     pf.name = &table_.family_name(fid);
     pf.help = &table_.key(fs.help_key).help;
     pf.type = TypeOf(fs.type);
-    std::sort(fs.series.begin(), fs.series.end(),
-              [&](uint32_t a, uint32_t b) { return rank[a] < rank[b]; });
-    pf.samples.reserve(fs.series.size() + all_by_family[fid].size());
+    pf.samples.reserve(list.size() + all_by_family[fid].size());
     if (fs.type == FileType::kHistogram) {
-      // Buckets come sorted by group, then `le`: accumulate them, and give
-      // each group its _count (replacing any _count from the files).
-      std::vector<std::pair<uint32_t, double>> counts;
+      // Each group's _count is the total of its buckets; buckets are
+      // accumulated in `le` order.
       double running = 0;
       uint32_t group = kNoId;
-      for (uint32_t sid : fs.series) {
+      for (uint32_t sid : list) {
         const Series& s = table_.series(sid);
         if (!s.has_le) continue;
         if (s.group != group) running = 0;
         group = s.group;
         running += acc_[sid];
-        if (counts.empty() || counts.back().first != s.count) {
-          counts.emplace_back(s.count, 0);
-        }
-        counts.back().second = running;
+        acc_[s.count] = running;
       }
-      std::vector<uint32_t> merged = fs.series;
-      for (const auto& c : counts) {
-        if (!seen_[c.first]) merged.push_back(c.first);  // else replaced
-        acc_[c.first] = c.second;
-      }
-      std::sort(merged.begin(), merged.end(),
-                [&](uint32_t a, uint32_t b) { return rank[a] < rank[b]; });
       running = 0;
       group = kNoId;
-      for (uint32_t sid : merged) {
+      for (uint32_t sid : list) {
         const Series& s = table_.series(sid);
         double v = acc_[sid];
         if (s.has_le) {
@@ -696,23 +1033,26 @@ void DirectoryCollector::Impl::Merge(const std::vector<ScrapeFile>& files,
           running += v;
           v = running;
         }
-        pf.samples.push_back(PlanSample{&s, v, kNoId});
+        pf.samples.push_back(PlanSample{&s, v, kNoId, 0});
       }
     } else {
-      for (uint32_t sid : fs.series) {
-        pf.samples.push_back(PlanSample{&table_.series(sid), acc_[sid], kNoId});
+      for (uint32_t sid : list) {
+        pf.samples.push_back(PlanSample{&table_.series(sid), acc_[sid], kNoId, 0});
       }
       for (uint32_t i : all_by_family[fid]) {
         const AllGaugeValue& a = all[i];
         if (writer_of[a.file] == kNoId) {
           writer_of[a.file] = static_cast<uint32_t>(plan->writers.size());
-          plan->writers.push_back(files[a.file].name.id);
+          const std::string& id = files[a.file].name.id;
+          plan->writers.push_back(id);
+          std::string label;
+          exposition::AppendSeries("", {{"pid", id}}, &label);
+          plan->writer_labels.push_back(label.substr(1, label.size() - 2));
         }
-        pf.samples.push_back(
-            PlanSample{&table_.series(a.series), a.value, writer_of[a.file]});
+        pf.samples.push_back(PlanSample{&table_.series(a.series), a.value,
+                                        writer_of[a.file], PidSplit(a.series)});
       }
     }
-    for (uint32_t sid : fs.series) seen_[sid] = 0;
     plan->families.push_back(std::move(pf));
   }
 }
