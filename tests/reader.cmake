@@ -10,3 +10,6 @@ promdir_test(merge_test
 promdir_test(collectable_test
   SOURCES collectable_test.cc exposition_parse.cc reader_test_util.cc
   LIBS promdir_reader prometheus-cpp::pull)
+promdir_test(merge_unchanged_test
+  SOURCES merge_unchanged_test.cc exposition_parse.cc
+  LIBS promdir_reader promdir_writer)

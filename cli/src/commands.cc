@@ -199,6 +199,7 @@ int RunCollect(const MaintenanceOptions& options, ExpositionFormat format,
   co.directory = options.directory;
   co.liveness = options.liveness;
   co.prune = false;
+  co.reuse_unchanged = false;  // one scrape: nothing to reuse
   co.env = options.env;
   DirectoryCollector collector(co);
   std::string body;

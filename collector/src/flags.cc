@@ -79,6 +79,11 @@ void AddFlags(CLI::App* app, Flags* f, bool compaction) {
   app->add_flag("--no-prune", f->no_prune,
                 "Leave dead writers' live* gauge files on disk (they are "
                 "still left out of /metrics)");
+  app->add_flag("--reread-all", f->reread_all,
+                "Read every file on every scrape. By default a file that no "
+                "process has had open for writing since the last scrape "
+                "(a gone writer's) is served from memory unread; the "
+                "directory is watched with inotify to know");
   if (compaction) {
     app->add_option("--compact-interval", f->compact_interval,
                     "Fold dead writers' files into archives this often, in "
@@ -128,6 +133,7 @@ Status ToOptions(const Flags& f,
     return FlagError("--liveness", f.liveness, "expected auto, lock, pid or none");
   }
   o->prune = !f.no_prune;
+  o->reuse_unchanged = !f.reread_all;
   s = ParseDuration(f.compact_interval, &o->compact_interval);
   if (!s.ok()) return FlagError("--compact-interval", f.compact_interval, s.message());
   if (o->compact_interval != 0 && o->compact_interval < 1) {

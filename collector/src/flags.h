@@ -26,6 +26,7 @@ struct Flags {
   std::string telemetry_path = "/metrics";
   std::string liveness = "auto";
   bool no_prune = false;
+  bool reread_all = false;
   std::string compact_interval = "0";
   std::string log_level = "info";
   std::string log_format = "logfmt";

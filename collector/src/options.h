@@ -51,6 +51,7 @@ struct ServerOptions {
   std::string telemetry_path = "/metrics";
   LivenessMode liveness = LivenessMode::kAuto;
   bool prune = true;                // false with --no-prune
+  bool reuse_unchanged = true;      // false with --reread-all
   double compact_interval = 0;      // seconds; 0 = no background compaction
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kLogfmt;

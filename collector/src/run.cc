@@ -44,7 +44,8 @@ int RunCollector(const ServerOptions& options) {
               {{"version", kPromdirVersion},
                {"dir", options.directory},
                {"liveness", std::string(LivenessModeName(options.liveness))},
-               {"prune", options.prune ? "true" : "false"}});
+               {"prune", options.prune ? "true" : "false"},
+               {"reread_all", options.reuse_unchanged ? "false" : "true"}});
   CollectorServer server(options, &logger);
   Status s = server.Bind();
   if (!s.ok()) {

@@ -76,6 +76,7 @@ void SelfMetrics::RecordScrape(const ScrapeStats& stats, bool ok) {
   pruned_files_ += stats.pruned_files;
   cache_hits_ += stats.cache_hits;
   cache_misses_ += stats.cache_misses;
+  files_unchanged_ = stats.files_unchanged;
 }
 
 void SelfMetrics::RecordCompaction(const CompactionRun& run) {
@@ -158,6 +159,11 @@ std::vector<MetricFamily> SelfMetrics::Snapshot() const {
   out.push_back(Counter("cache_misses",
                         "Files a scrape had to parse from the start.",
                         static_cast<double>(cache_misses_)));
+  out.push_back(Gauge("files_unchanged",
+                      "Files the latest scrape served from its cache without "
+                      "reading them: no process has had them open for "
+                      "writing since they were read.",
+                      static_cast<double>(files_unchanged_)));
 
   if (compaction_enabled_) {
     MetricFamily runs = Family(

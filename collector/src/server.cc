@@ -61,6 +61,7 @@ CollectorServer::CollectorServer(const ServerOptions& options, Logger* logger)
   copts.directory = options_.directory;
   copts.liveness = options_.liveness;
   copts.prune = options_.prune;
+  copts.reuse_unchanged = options_.reuse_unchanged;
   collector_ = std::make_unique<DirectoryCollector>(copts);
   Install();
 }
@@ -190,6 +191,7 @@ void CollectorServer::HandleMetrics(const Request& req, Response* res) {
                               {"bytes_read", std::to_string(stats.bytes_read)},
                               {"cache_hits", std::to_string(stats.cache_hits)},
                               {"cache_misses", std::to_string(stats.cache_misses)},
+                              {"files_unchanged", std::to_string(stats.files_unchanged)},
                               {"body_bytes", std::to_string(body.size())}});
   }
   SendBody(req, res, 200, std::move(body), ContentType(format),
