@@ -12,8 +12,14 @@
 # Python is timed inside Python (registry + MultiProcessCollector +
 # generate_latest); promdir-collector is timed per warm HTTP request on a
 # kept-alive connection (median), with Prometheus' headers (OpenMetrics,
-# gzip) and with none (text 0.0.4, identity). Both read every file
-# (--liveness none --no-prune), so both do the same work.
+# gzip) and with none (text 0.0.4, identity). Nothing is pruned
+# (--liveness none --no-prune), so both merge the same files.
+#
+# Each workload is scraped twice: as the generator left it (its writers
+# have exited, as in a directory that piles up the files of gone workers,
+# which promdir serves from memory without reading them), and with every
+# file held open for writing and mapped by a helper process, as live
+# workers hold theirs (promdir then reads every byte in use every scrape).
 #
 # Targets: webapp warm scrape >= 150x faster than Python; large warm scrape
 # < 1 s with the collector's peak RSS (VmHWM) < 300 MB.
@@ -33,7 +39,9 @@ PY_RUNS=${PY_RUNS:-3}
 WORK=${WORKDIR:-$(mktemp -d "${TMPDIR:-/tmp}/promdir-bench-scrape.XXXXXX")}
 mkdir -p "$WORK"
 COLLECTOR_PID=
+HOLD_PID=
 cleanup() {
+  if [ -n "$HOLD_PID" ]; then kill "$HOLD_PID" 2>/dev/null || true; fi
   if [ -n "$COLLECTOR_PID" ]; then kill -TERM "$COLLECTOR_PID" 2>/dev/null || true; wait "$COLLECTOR_PID" 2>/dev/null || true; fi
   [ -n "${KEEP:-}" ] || rm -rf "$WORK"
 }
@@ -109,6 +117,17 @@ if cmd == "make-large":
 elif cmd == "python":
     t, size = time_python(sys.argv[2], int(sys.argv[3]))
     print("%.6f %d" % (t, size))
+elif cmd == "hold":
+    # Open and map every file for writing, as live workers do, until stdin
+    # closes.
+    import mmap
+    held = []
+    for name in sorted(os.listdir(sys.argv[2])):
+        if name.endswith(".db"):
+            fd = os.open(os.path.join(sys.argv[2], name), os.O_RDWR)
+            held.append((fd, mmap.mmap(fd, 0)))
+    print("held %d" % len(held), flush=True)
+    sys.stdin.read()
 elif cmd == "http":
     t, size = time_http(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "prometheus")
     print("%.6f %d" % (t, size))
@@ -133,6 +152,21 @@ stop_collector() {
   kill -TERM "$COLLECTOR_PID"; wait "$COLLECTOR_PID" || true; COLLECTOR_PID=
 }
 
+hold_files() {  # DIR: a helper holds every file open and mapped for writing
+  mkfifo "$WORK/hold.in"
+  $PY "$HELPER" hold "$1" < "$WORK/hold.in" > "$WORK/hold.out" &
+  HOLD_PID=$!
+  exec 9> "$WORK/hold.in"
+  for _ in $(seq 1 500); do grep -q held "$WORK/hold.out" 2>/dev/null && break; sleep 0.01; done
+  grep -q held "$WORK/hold.out" || { echo "bench_scrape: the holder did not start" >&2; exit 1; }
+}
+release_files() {
+  exec 9>&-
+  wait "$HOLD_PID" || true
+  rm -f "$WORK/hold.in" "$WORK/hold.out"
+  HOLD_PID=
+}
+
 hwm_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 
 ms() { awk -v s="$1" 'BEGIN {printf "%.2f", s*1000}'; }
@@ -152,6 +186,12 @@ read -r OM_T OM_SIZE < <($PY "$HELPER" http "$PORT" "$SCRAPES" prometheus)
 read -r TX_T TX_SIZE < <($PY "$HELPER" http "$PORT" "$SCRAPES" plain)
 WEB_HWM=$(hwm_mb "$COLLECTOR_PID")
 stop_collector
+hold_files "$WEBAPP"
+start_collector "$WEBAPP"
+read -r LIVE_OM_T _ < <($PY "$HELPER" http "$PORT" "$SCRAPES" prometheus)
+read -r LIVE_TX_T _ < <($PY "$HELPER" http "$PORT" "$SCRAPES" plain)
+stop_collector
+release_files
 
 # large: 256 files x 4,000 entries
 LARGE=$WORK/large
@@ -159,17 +199,21 @@ echo "generating large (256 files x 4,000 entries)..."
 $PY "$HELPER" make-large "$LARGE" 128 4000
 echo "$LARGE: $(ls "$LARGE"/*.db | wc -l) files"
 read -r LPY_T LPY_SIZE < <($PY "$HELPER" python "$LARGE" 1)
+hold_files "$LARGE"
 start_collector "$LARGE"
 read -r LOM_T LOM_SIZE < <($PY "$HELPER" http "$PORT" "$SCRAPES" prometheus)
 read -r LTX_T LTX_SIZE < <($PY "$HELPER" http "$PORT" "$SCRAPES" plain)
 LARGE_HWM=$(hwm_mb "$COLLECTOR_PID")
 stop_collector
+release_files
 
 echo
 printf '%-34s %12s %12s %8s %10s %s\n' workload python_ms promdir_ms ratio rss_mb "target"
 printf '%-34s %12s %12s %8s %10s %s\n' "webapp 64x9000, OM+gzip" "$(ms "$PY_T")" "$(ms "$OM_T")" "$(ratio "$PY_T" "$OM_T")x" "$WEB_HWM" ">=150x"
 printf '%-34s %12s %12s %8s %10s %s\n' "webapp 64x9000, text identity" "$(ms "$PY_T")" "$(ms "$TX_T")" "$(ratio "$PY_T" "$TX_T")x" "$WEB_HWM" ">=150x"
-printf '%-34s %12s %12s %8s %10s %s\n' "large 256x4000, OM+gzip" "$(ms "$LPY_T")" "$(ms "$LOM_T")" "$(ratio "$LPY_T" "$LOM_T")x" "$LARGE_HWM" "<1000 ms, <300 MB"
-printf '%-34s %12s %12s %8s %10s %s\n' "large 256x4000, text identity" "$(ms "$LPY_T")" "$(ms "$LTX_T")" "$(ratio "$LPY_T" "$LTX_T")x" "$LARGE_HWM" "<1000 ms, <300 MB"
+printf '%-34s %12s %12s %8s %10s %s\n' "  same, writers alive, OM+gzip" "$(ms "$PY_T")" "$(ms "$LIVE_OM_T")" "$(ratio "$PY_T" "$LIVE_OM_T")x" "" ""
+printf '%-34s %12s %12s %8s %10s %s\n' "  same, writers alive, text" "$(ms "$PY_T")" "$(ms "$LIVE_TX_T")" "$(ratio "$PY_T" "$LIVE_TX_T")x" "" ""
+printf '%-34s %12s %12s %8s %10s %s\n' "large 256x4000 alive, OM+gzip" "$(ms "$LPY_T")" "$(ms "$LOM_T")" "$(ratio "$LPY_T" "$LOM_T")x" "$LARGE_HWM" "<1000 ms, <300 MB"
+printf '%-34s %12s %12s %8s %10s %s\n' "large 256x4000 alive, text" "$(ms "$LPY_T")" "$(ms "$LTX_T")" "$(ratio "$LPY_T" "$LTX_T")x" "$LARGE_HWM" "<1000 ms, <300 MB"
 echo
 echo "bodies: webapp python $PY_SIZE B, OM+gzip $OM_SIZE B, text $TX_SIZE B; large python $LPY_SIZE B, OM+gzip $LOM_SIZE B, text $LTX_SIZE B"

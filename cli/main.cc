@@ -2,6 +2,8 @@
 // directory. Argument parsing only; the commands live in cli/src/commands.cc
 // and the library.
 
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
@@ -40,6 +42,11 @@ Examples:
 
 int main(int argc, char** argv) {
   using promdir::cli::kExitUsage;
+  // A short-lived process: keep freed memory for reuse instead of mapping
+  // fresh, zeroed pages for every large buffer (collect reads each file
+  // into one).
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
   CLI::App app{
       "promdir " PROMDIR_VERSION
       ": inspect and maintain a prometheus_client multiprocess directory "

@@ -149,6 +149,17 @@ class KeyParser {
         return true;
       }
       if (c < 0x20) return false;  // json.loads is strict by default
+      if (c < 0x80 && c != '\\') {
+        // A run of plain ASCII is copied at once.
+        size_t start = pos_++;
+        while (pos_ < s_.size()) {
+          unsigned char d = static_cast<unsigned char>(s_[pos_]);
+          if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
+          ++pos_;
+        }
+        out->append(s_.data() + start, pos_ - start);
+        continue;
+      }
       if (c != '\\') {
         uint32_t cp;
         size_t start = pos_;
@@ -312,6 +323,10 @@ Status DecodeKey(std::string_view key, DecodedKey* out) {
   size_t i = 0;
   uint32_t cp;
   while (i < key.size()) {
+    if (static_cast<unsigned char>(key[i]) < 0x80) {  // ASCII: the usual
+      ++i;
+      continue;
+    }
     if (!NextCodePoint(key, &i, &cp)) {
       return Status::Corruption("key is not valid UTF-8");
     }

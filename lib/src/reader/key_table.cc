@@ -149,43 +149,60 @@ int SuffixRank(std::string_view sample, std::string_view family) {
   return 3;
 }
 
-// Compares label lists, skipping `le`.
-int CompareWithoutLe(const LabelPairs& a, const LabelPairs& b) {
-  auto ia = a.begin(), ib = b.begin();
-  while (true) {
-    while (ia != a.end() && ia->first == "le") ++ia;
-    while (ib != b.end() && ib->first == "le") ++ib;
-    if (ia == a.end() || ib == b.end()) {
-      return (ia == a.end() ? 0 : 1) - (ib == b.end() ? 0 : 1);
-    }
-    if (int c = ia->first.compare(ib->first)) return c;
-    if (int c = ia->second.compare(ib->second)) return c;
-    ++ia;
-    ++ib;
-  }
-}
-
 }  // namespace
 
 const std::vector<uint32_t>& KeyTable::Ranks() {
   if (ranks_.size() == series_.size()) return ranks_;
+  // Sort keys made once per series, so comparisons are integer and memcmp
+  // work: the family's rank by name; the labels without `le` as
+  // "name\0value\0..." (comparing these compares the lists label by
+  // label, name then value, a shorter list first); the suffix rank.
+  std::vector<uint32_t> fam_order(families_.size());
+  for (uint32_t i = 0; i < fam_order.size(); ++i) fam_order[i] = i;
+  std::sort(fam_order.begin(), fam_order.end(), [&](uint32_t a, uint32_t b) {
+    return families_[a] < families_[b];
+  });
+  std::vector<uint32_t> fam_rank(families_.size());
+  for (uint32_t i = 0; i < fam_order.size(); ++i) fam_rank[fam_order[i]] = i;
+  struct Key {
+    uint32_t family;
+    int suffix;
+    size_t at, len;  // the labels in `arena`
+  };
+  std::string arena;
+  std::vector<Key> keys(series_.size());
+  for (uint32_t i = 0; i < series_.size(); ++i) {
+    const Series& s = series_[i];
+    Key& k = keys[i];
+    k.family = fam_rank[s.family];
+    k.suffix = SuffixRank(s.sample_name, families_[s.family]);
+    k.at = arena.size();
+    for (const auto& [name, value] : s.labels) {
+      if (name == "le") continue;
+      arena.append(name);
+      arena.push_back('\0');
+      arena.append(value);
+      arena.push_back('\0');
+    }
+    k.len = arena.size() - k.at;
+  }
   std::vector<uint32_t> order(series_.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+    const Key& ka = keys[x];
+    const Key& kb = keys[y];
+    if (ka.family != kb.family) return ka.family < kb.family;
+    std::string_view la(arena.data() + ka.at, ka.len);
+    std::string_view lb(arena.data() + kb.at, kb.len);
+    if (int c = la.compare(lb)) return c < 0;
+    if (ka.suffix != kb.suffix) return ka.suffix < kb.suffix;
     const Series& a = series_[x];
     const Series& b = series_[y];
-    if (a.family != b.family) {
-      return families_[a.family] < families_[b.family];
-    }
-    if (int c = CompareWithoutLe(a.labels, b.labels)) return c < 0;
-    const std::string& f = families_[a.family];
-    int ra = SuffixRank(a.sample_name, f), rb = SuffixRank(b.sample_name, f);
-    if (ra != rb) return ra < rb;
     if (a.sample_name != b.sample_name) return a.sample_name < b.sample_name;
     if (a.has_le != b.has_le) return a.has_le < b.has_le;
-    double la = std::isnan(a.le) ? HUGE_VAL : a.le;
-    double lb = std::isnan(b.le) ? HUGE_VAL : b.le;
-    if (la != lb) return la < lb;
+    double lea = std::isnan(a.le) ? HUGE_VAL : a.le;
+    double leb = std::isnan(b.le) ? HUGE_VAL : b.le;
+    if (lea != leb) return lea < leb;
     return x < y;
   });
   ranks_.assign(series_.size(), 0);

@@ -1,6 +1,7 @@
 #include "promdir/merge.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <atomic>
@@ -73,6 +74,20 @@ struct CachedFile {
     frozen_values = {};
     frozen_timestamps = {};
   }
+};
+
+// The keys of the last file of a prefix parsed from the start: workers
+// create their series in the same order, so entry i of the next file of
+// that prefix is most likely the same key (one memcmp, no hashing).
+// Published predictions never change, so reader threads use them
+// without the lock (FastParse).
+struct Prediction {
+  ValueLayout layout = ValueLayout::k16;
+  std::string raw;                     // its bytes in use
+  std::vector<uint32_t> keys;          // its key ids
+  std::vector<uint32_t> entry_offsets; // where its entries start
+  // Its families in order of first appearance: (family, key, entry).
+  std::vector<std::array<uint32_t, 3>> families;
 };
 
 // One file merged by this scrape.
@@ -248,9 +263,17 @@ class DirectoryCollector::Impl {
   // Reads one file (on any thread; the read itself runs unlocked) and
   // merges it into the cache under parse_mu_. `buf` is the thread's own.
   void ReadFile(const std::string& base, std::string* buf, Slot* slot);
-  // Parses data[cf->parsed, used) into *cf. False (and *err) if bad.
+  // Parses data[cf->parsed, used) into *cf, comparing entries with
+  // `predicted` (may be null) before interning them. False (and *err) if
+  // bad. Under parse_mu_.
   bool Parse(const std::string& path, std::string_view data,
-             const format::FileName& name, CachedFile* cf, ReadError* err);
+             const format::FileName& name, const Prediction* predicted,
+             CachedFile* cf, ReadError* err);
+  // Parses a whole new file without the lock when every entry is the
+  // prediction's entry at the same offset. False if any differs (or the
+  // file is malformed): Parse decides then.
+  static bool FastParse(const std::string& path, std::string_view data,
+                        const Prediction& predicted, CachedFile* cf);
   void Merge(std::vector<ScrapeFile>& files, Plan* plan);
   // Adds one file's values into the accumulators (all/liveall gauge values
   // go to *all instead).
@@ -279,10 +302,12 @@ class DirectoryCollector::Impl {
     touched_.push_back(series);
     return true;
   }
+  // Publishes the prediction Parse made, with the file's bytes (`buf` is
+  // swapped out, no copy). Under parse_mu_.
   void TakePrediction(std::string* buf) {
-    if (pending_prediction_ == nullptr) return;
-    std::swap(pending_prediction_->raw, *buf);
-    pending_prediction_ = nullptr;
+    if (pending_ == nullptr) return;
+    std::swap(pending_->raw, *buf);
+    predicted_[pending_prefix_] = std::move(pending_);
   }
 
   const CollectorOptions opt_;
@@ -296,18 +321,12 @@ class DirectoryCollector::Impl {
   // Bad files already reported: path -> (file, reason).
   std::unordered_map<std::string, std::pair<FileId, BadReason>> reported_;
   uint64_t generation_ = 0;
-  // The keys of the last file parsed from the start, per prefix: workers
-  // create their series in the same order, so entry i of the next file of
-  // that prefix is most likely the same key (one memcmp, no hashing).
-  struct Prediction {
-    std::string raw;                     // its bytes in use
-    std::vector<uint32_t> keys;          // its key ids
-    std::vector<uint32_t> entry_offsets; // where its entries start
-  };
-  std::unordered_map<std::string, Prediction> predicted_;
-  // Set by Parse when the file just parsed becomes its prefix's prediction;
-  // ReadFile then hands its buffer over (a swap, no copy).
-  Prediction* pending_prediction_ = nullptr;
+  // The prediction of each prefix.
+  std::unordered_map<std::string, std::shared_ptr<const Prediction>> predicted_;
+  // Made by Parse when the file just parsed from the start is to become its
+  // prefix's prediction; ReadFile publishes it (TakePrediction).
+  std::unique_ptr<Prediction> pending_;
+  std::string pending_prefix_;
   std::vector<uint32_t> family_mark_;
   // Per key id: the series it adds to under each family type.
   struct KeyMerge {
@@ -326,6 +345,7 @@ class DirectoryCollector::Impl {
   std::vector<uint32_t> touched_;
   std::vector<uint8_t> rank_mark_;
   std::vector<uint32_t> pid_split_;  // per series; kNoId: not made yet
+  std::vector<std::string> read_bufs_;  // one per reader thread
   int watch_ = -1;         // inotify on the directory, or -1
   bool freeze_ok_ = false;  // this scrape may freeze what it reads
   // Frozen files by name (all with links == 1, so one name each).
@@ -452,15 +472,60 @@ void DirectoryCollector::Impl::ServeUnchanged(CachedFile* cf,
   slot->outcome = Outcome::kMerged;
 }
 
+bool DirectoryCollector::Impl::FastParse(const std::string& path,
+                                         std::string_view data,
+                                         const Prediction& predicted,
+                                         CachedFile* cf) {
+  // DetectLayout's choice without its walks: the prediction's layout if
+  // it walks the file, where the 16-byte one is preferred when both do.
+  const ValueLayout layout = predicted.layout;
+  if (layout == ValueLayout::k8 &&
+      reader::WalkEntries(data, format::kHeaderSize, ValueLayout::k16, path,
+                          [](uint64_t, std::string_view, uint64_t) {})
+          .ok()) {
+    return false;  // (the 16-byte walk of an 8-byte file fails at once)
+  }
+  const size_t limit = predicted.keys.size();
+  cf->offsets.reserve(limit);
+  const std::string& raw = predicted.raw;
+  bool same = true;
+  ReadError e = reader::WalkEntries(
+      data, format::kHeaderSize, layout, path,
+      [&](uint64_t off, std::string_view key, uint64_t voff) {
+        size_t index = cf->offsets.size();
+        if (!same || index >= limit || predicted.entry_offsets[index] != off ||
+            raw.size() < off + 4 + key.size() ||
+            std::memcmp(raw.data() + off, data.data() + off,
+                        4 + key.size()) != 0) {
+          same = false;
+          return;
+        }
+        cf->offsets.push_back(static_cast<uint32_t>(voff));
+      });
+  if (!e.ok() || !same) return false;
+  const size_t n = cf->offsets.size();
+  cf->keys.assign(predicted.keys.begin(), predicted.keys.begin() + n);
+  for (const auto& [family, key, entry] : predicted.families) {
+    if (entry < n) cf->families.emplace_back(family, key);
+  }
+  cf->layout = layout;
+  cf->layout_known = true;
+  cf->parsed = data.size();
+  return true;
+}
+
 bool DirectoryCollector::Impl::Parse(const std::string& path,
                                      std::string_view data,
                                      const format::FileName& name,
+                                     const Prediction* predicted,
                                      CachedFile* cf, ReadError* err) {
   if (data.size() <= cf->parsed) return true;
   const FileType type = name.type;
   const bool from_start = cf->keys.empty();
-  Prediction& predicted = predicted_[name.Prefix()];
+  static const Prediction kNone;
+  const Prediction& pred = predicted ? *predicted : kNone;
   std::vector<uint32_t> entry_offsets;
+  std::vector<std::array<uint32_t, 3>> families_at;
   if (!cf->layout_known) {
     *err = reader::DetectLayout(data, cf->parsed, ValueLayout::k16, path,
                                 &cf->layout);
@@ -483,14 +548,13 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
         uint32_t id;
         // The same key at the same offset of the previous file: two
         // sequential buffers compared, no hashing.
-        if (index < predicted.keys.size() &&
-            predicted.entry_offsets[index] == off &&
-            predicted.raw.size() >= off + 4 + key.size() &&
-            reader::LoadInt32(predicted.raw.data() + off) ==
+        if (index < pred.keys.size() && pred.entry_offsets[index] == off &&
+            pred.raw.size() >= off + 4 + key.size() &&
+            reader::LoadInt32(pred.raw.data() + off) ==
                 static_cast<int32_t>(key.size()) &&
-            std::memcmp(predicted.raw.data() + off + 4, key.data(),
+            std::memcmp(pred.raw.data() + off + 4, key.data(),
                         key.size()) == 0) {
-          id = predicted.keys[index];
+          id = pred.keys[index];
         } else {
           id = table_.Intern(key);
         }
@@ -510,6 +574,9 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
         if (family_mark_[family] != mark_stamp_) {
           family_mark_[family] = mark_stamp_;
           cf->families.emplace_back(family, id);
+          if (from_start) {
+            families_at.push_back({family, id, static_cast<uint32_t>(index)});
+          }
         }
         cf->keys.push_back(id);
         cf->offsets.push_back(static_cast<uint32_t>(voff));
@@ -523,9 +590,12 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
   }
   cf->parsed = data.size();
   if (from_start) {
-    predicted.keys = cf->keys;
-    predicted.entry_offsets = std::move(entry_offsets);
-    pending_prediction_ = &predicted;
+    pending_ = std::make_unique<Prediction>();
+    pending_->layout = cf->layout;
+    pending_->keys = cf->keys;
+    pending_->entry_offsets = std::move(entry_offsets);
+    pending_->families = std::move(families_at);
+    pending_prefix_ = name.Prefix();
   }
   return true;
 }
@@ -605,6 +675,26 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   }
   slot->state = verdict.state;
 
+  // A new file whose entries are all its prefix's prediction (workers
+  // create their series in the same order) is parsed without the lock;
+  // anything else is parsed under it.
+  std::string_view data = *buf;
+  const std::string prefix = name->Prefix();
+  std::shared_ptr<const Prediction> predicted;
+  {
+    std::lock_guard<std::mutex> g(parse_mu_);
+    auto c = cache_.find(id);
+    auto p = predicted_.find(prefix);
+    if ((c == cache_.end() || c->second.name != base) && p != predicted_.end()) {
+      predicted = p->second;
+    }
+  }
+  std::unique_ptr<CachedFile> fast;
+  if (predicted) {
+    fast = std::make_unique<CachedFile>();
+    if (!FastParse(path, data, *predicted, fast.get())) fast.reset();
+  }
+
   std::unique_lock<std::mutex> lock(parse_mu_);
   auto [it, inserted] = cache_.try_emplace(id);
   CachedFile* cf = &it->second;
@@ -615,22 +705,24 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
     cf = slot->own.get();
     inserted = true;
   }
-  std::string_view data = *buf;
   if (slot->own && slot->keep_fd >= 0) {  // a hard link is never frozen
     env_->Close(slot->keep_fd);
     slot->keep_fd = -1;
   }
   Unfreeze(cf);
   bool reuse = !inserted && cf->name == base && data.size() >= cf->parsed;
-  if (!reuse) *cf = CachedFile();
+  if (!reuse) *cf = fast ? std::move(*fast) : CachedFile();
   cf->name = base;
-  if (!Parse(path, data, *name, cf, err)) {
+  auto pit = predicted_.find(prefix);
+  const Prediction* pred =
+      pit == predicted_.end() ? nullptr : pit->second.get();
+  if (!Parse(path, data, *name, pred, cf, err)) {
     bool retry = reuse;
     *cf = CachedFile();
     cf->name = base;
-    if (!retry || !Parse(path, data, *name, cf, err)) {
+    if (!retry || !Parse(path, data, *name, pred, cf, err)) {
       if (!slot->own) cache_.erase(it);
-      pending_prediction_ = nullptr;
+      pending_.reset();
       return;
     }
     reuse = false;
@@ -650,7 +742,7 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   }
   // Claimed for this scrape, so nothing changes *cf until the next one:
   // values are read outside the lock unless buf becomes a prediction.
-  if (pending_prediction_ == nullptr) lock.unlock();
+  if (pending_ == nullptr) lock.unlock();
   size_t n = cf->offsets.size();
   sf->own_values.resize(n);
   const char* p = buf->data();
@@ -707,17 +799,19 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
     // of a scrape. Parsing and the cache are serialized by parse_mu_.
     std::vector<Slot> slots(names.size());
     std::atomic<size_t> next{0};
-    auto worker = [&] {
-      std::string buf;
-      for (size_t i; (i = next.fetch_add(1)) < names.size();) {
-        ReadFile(names[i], &buf, &slots[i]);
-      }
-    };
     size_t threads = std::min<size_t>(std::max(1u, opt_.read_threads),
                                       (names.size() + 7) / 8);
+    // Each thread's buffer lives on between scrapes: no fresh pages to
+    // fault in for every file of every scrape.
+    if (read_bufs_.size() < threads) read_bufs_.resize(threads);
+    auto worker = [&](size_t t) {
+      for (size_t i; (i = next.fetch_add(1)) < names.size();) {
+        ReadFile(names[i], &read_bufs_[t], &slots[i]);
+      }
+    };
     std::vector<std::thread> pool;
-    for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-    worker();
+    for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker, t);
+    worker(0);
     for (std::thread& t : pool) t.join();
     if (freeze_ok_) Freeze(names, &slots);
     for (size_t i = 0; i < names.size(); ++i) {
