@@ -204,7 +204,7 @@ int main(int argc, char** argv) {
                          format_text == "openmetrics"
                              ? promdir::ExpositionFormat::kOpenMetrics100
                              : promdir::ExpositionFormat::kText004,
-                         out, err);
+                         out, err, /*process_exits=*/true);
   }
   if (prune->parsed()) return c::RunPrune(options, out, err);
   if (mark_dead->parsed()) return c::RunMarkDead(options, ids, out, err);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <iomanip>
+#include <memory>
 #include <sstream>
 
 #include "lib/src/env.h"
@@ -194,17 +195,18 @@ int RunCheck(const MaintenanceOptions& options, std::ostream& out,
 }
 
 int RunCollect(const MaintenanceOptions& options, ExpositionFormat format,
-               std::ostream& out, std::ostream& err) {
+               std::ostream& out, std::ostream& err, bool process_exits) {
   CollectorOptions co;
   co.directory = options.directory;
   co.liveness = options.liveness;
   co.prune = false;
   co.reuse_unchanged = false;  // one scrape: nothing to reuse
   co.env = options.env;
-  DirectoryCollector collector(co);
+  auto collector = std::make_unique<DirectoryCollector>(co);
   std::string body;
   ScrapeStats stats;
-  Status s = collector.Render(format, &body, &stats);
+  Status s = collector->Render(format, &body, &stats);
+  if (process_exits) (void)collector.release();  // the OS frees it at exit
   if (!s.ok()) {
     err << "promdir collect: " << s.message() << "\n";
     return ExitCodeFor(s);

@@ -10,18 +10,22 @@ namespace promdir::reader {
 
 namespace {
 
-std::string SeriesId(uint32_t family, std::string_view sample,
-                     const LabelPairs& labels) {
-  std::string id(reinterpret_cast<const char*>(&family), sizeof family);
-  id.append(sample);
-  id.push_back('\0');
+// The identity of a series in series_index_: family, sample name and
+// labels, NUL-separated, skipping the label named `skip` (if any).
+void AppendSeriesId(uint32_t family, std::string_view sample,
+                    const LabelPairs& labels, std::string_view skip,
+                    std::string* id) {
+  id->clear();
+  id->append(reinterpret_cast<const char*>(&family), sizeof family);
+  id->append(sample);
+  id->push_back('\0');
   for (const auto& [k, v] : labels) {
-    id.append(k);
-    id.push_back('\0');
-    id.append(v);
-    id.push_back('\0');
+    if (!skip.empty() && k == skip) continue;
+    id->append(k);
+    id->push_back('\0');
+    id->append(v);
+    id->push_back('\0');
   }
-  return id;
 }
 
 }  // namespace
@@ -36,7 +40,7 @@ uint32_t KeyTable::Intern(std::string_view key) {
   info.bytes = node->first;  // nodes never move
   // CheckKey with the histogram type also finds a non-numeric `le`; the
   // caller decides whether that matters (only in histogram files).
-  DecodedKey k;
+  DecodedKey& k = scratch_;  // reused: its strings keep their capacity
   info.bad = CheckKey(key, FileType::kHistogram, &info.why, &k);
   if (info.bad == BadReason::kBadLe) {
     info.bad = BadReason::kNone;
@@ -45,7 +49,7 @@ uint32_t KeyTable::Intern(std::string_view key) {
   if (info.bad == BadReason::kNone) {
     info.family = InternFamily(k.metric_name);
     info.series = InternSeries(info.family, k.sample_name, k.labels);
-    info.help = std::move(k.help);
+    info.help = &*helps_.insert(k.help).first;  // one copy per distinct help
   }
   key_family_.push_back(info.family);
   key_flags_.push_back((info.bad != BadReason::kNone ? kBadFlag : 0) |
@@ -64,58 +68,57 @@ uint32_t KeyTable::InternFamily(std::string_view name) {
 }
 
 uint32_t KeyTable::InternSeries(uint32_t family, std::string_view sample,
-                                const LabelPairs& labels) {
-  std::string sid = SeriesId(family, sample, labels);
-  auto it = series_index_.find(sid);
+                                const LabelPairs& labels,
+                                std::string_view skip) {
+  AppendSeriesId(family, sample, labels, skip, &sid_);
+  auto it = series_index_.find(sid_);
   if (it != series_index_.end()) return it->second;
   uint32_t id = static_cast<uint32_t>(series_.size());
-  series_index_.emplace(std::move(sid), id);
-  Series s;
+  series_index_.emplace(sid_, id);
+  Series& s = series_.emplace_back();  // a deque: references stay valid
   s.family = family;
   s.sample_name = std::string(sample);
-  s.labels = labels;
+  s.labels.reserve(labels.size());
+  for (const auto& p : labels) {
+    if (skip.empty() || p.first != skip) s.labels.push_back(p);
+  }
   exposition::AppendSeries(s.sample_name, s.labels, &s.text);
-  series_.push_back(std::move(s));
   DeriveBucket(id);
   return id;
 }
 
 void KeyTable::DeriveBucket(uint32_t id) {
-  // A copy: interning below may move series_.
-  const LabelPairs labels = series_[id].labels;
-  auto le = std::find_if(labels.begin(), labels.end(),
+  // series_ is a deque, so these references survive the interning below.
+  Series& s = series_[id];
+  auto le = std::find_if(s.labels.begin(), s.labels.end(),
                          [](const auto& p) { return p.first == "le"; });
-  if (le == labels.end()) return;
+  if (le == s.labels.end()) return;
   std::optional<double> bound = ParsePythonFloat(le->second);
   if (!bound) return;
-  uint32_t family = series_[id].family;
-  const std::string sample = series_[id].sample_name;
+  const uint32_t family = s.family;
+  const std::string& fname = families_[family];
+  s.has_le = true;
+  s.le = *bound;
   std::string canonical = GoFloat(*bound);
-  LabelPairs without;
-  for (const auto& p : labels) {
-    if (p.first != "le") without.push_back(p);
-  }
-  series_[id].has_le = true;
-  series_[id].le = *bound;
-  const std::string fname = families_[family];
-  uint32_t group = InternSeries(family, "", without);
-  uint32_t count = InternSeries(family, fname + "_count", without);
+  uint32_t group = InternSeries(family, "", s.labels, "le");
+  uint32_t count = InternSeries(family, fname + "_count", s.labels, "le");
   uint32_t bucket = id;
-  if (le->second != canonical || sample != fname + "_bucket") {
-    LabelPairs with = labels;
+  if (le->second != canonical || s.sample_name != fname + "_bucket") {
+    LabelPairs with = s.labels;
     for (auto& p : with) {
       if (p.first == "le") p.second = canonical;
     }
     bucket = InternSeries(family, fname + "_bucket", with);
   }
-  series_[id].bucket = bucket;
-  series_[id].group = group;
-  series_[id].count = count;
-  series_[bucket].has_le = true;
-  series_[bucket].le = *bound;
-  series_[bucket].bucket = bucket;
-  series_[bucket].group = group;
-  series_[bucket].count = count;
+  s.bucket = bucket;
+  s.group = group;
+  s.count = count;
+  Series& b = series_[bucket];
+  b.has_le = true;
+  b.le = *bound;
+  b.bucket = bucket;
+  b.group = group;
+  b.count = count;
 }
 
 uint32_t KeyTable::WithoutPid(uint32_t id) {
@@ -125,13 +128,7 @@ uint32_t KeyTable::WithoutPid(uint32_t id) {
                              [](const auto& p) { return p.first == "pid"; });
   uint32_t result = id;
   if (has_pid) {
-    LabelPairs without;
-    for (const auto& p : s.labels) {
-      if (p.first != "pid") without.push_back(p);
-    }
-    uint32_t family = s.family;
-    std::string sample = s.sample_name;
-    result = InternSeries(family, sample, without);
+    result = InternSeries(s.family, s.sample_name, s.labels, "pid");
   }
   series_[id].without_pid = result;
   return result;

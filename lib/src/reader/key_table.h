@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "lib/src/key_codec.h"
@@ -52,7 +53,7 @@ struct KeyInfo {
   std::string why;      // for a bad key
   uint32_t family = kNoId;
   uint32_t series = kNoId;
-  std::string help;
+  const std::string* help = nullptr;  // shared by keys with the same help
 };
 
 struct TransparentHash {
@@ -95,8 +96,9 @@ class KeyTable {
 
  private:
   uint32_t InternFamily(std::string_view name);
+  // The series of (family, sample, labels without the label `skip`).
   uint32_t InternSeries(uint32_t family, std::string_view sample,
-                        const LabelPairs& labels);
+                        const LabelPairs& labels, std::string_view skip = {});
   void DeriveBucket(uint32_t series);
 
   std::unordered_map<std::string, uint32_t, TransparentHash, std::equal_to<>>
@@ -111,6 +113,9 @@ class KeyTable {
   std::unordered_map<std::string, uint32_t, TransparentHash, std::equal_to<>>
       series_index_;
   std::deque<Series> series_;
+  std::unordered_set<std::string> helps_;  // KeyInfo::help points here
+  DecodedKey scratch_;  // Intern's decode buffer
+  std::string sid_;     // InternSeries' id buffer
   std::vector<uint32_t> ranks_;
   std::vector<uint32_t> order_;
 };

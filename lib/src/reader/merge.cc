@@ -1100,7 +1100,7 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
     const std::vector<uint32_t>& list = fam_series[fid];
     PlanFamily pf;
     pf.name = &table_.family_name(fid);
-    pf.help = &table_.key(fs.help_key).help;
+    pf.help = table_.key(fs.help_key).help;
     pf.type = TypeOf(fs.type);
     pf.samples.reserve(list.size() + all_by_family[fid].size());
     if (fs.type == FileType::kHistogram) {
