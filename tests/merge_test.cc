@@ -292,6 +292,36 @@ TEST_CASE("concurrent scrapes are safe and agree") {
   for (const std::string& o : outs) CHECK(o == first);
 }
 
+// A cold scrape reads files on several threads: one interns a prefix's
+// first file while the others match theirs against it, and the latest file
+// parsed from the start replaces a prefix's prediction. However the threads
+// interleave, every fresh collector gives the same output.
+TEST_CASE("cold scrapes agree however their reader threads interleave") {
+  for (const char* fixture : {"py016-exotic", "pyhead-web", "corrupt"}) {
+    CAPTURE(fixture);
+    test::TempDir tmp;
+    std::string dir = test::CopyFixture(fixture, tmp);
+    std::string first;
+    for (int i = 0; i < 150; ++i) {
+      CollectorOptions opt;
+      opt.directory = dir;
+      opt.liveness = i % 2 ? LivenessMode::kAuto : LivenessMode::kNone;
+      opt.read_threads = 2 + i % 3;
+      DirectoryCollector c(opt);
+      std::string out;
+      REQUIRE(c.Render(ExpositionFormat::kText004, &out, nullptr).ok());
+      std::string again;
+      REQUIRE(c.Render(ExpositionFormat::kText004, &again, nullptr).ok());
+      REQUIRE(out == again);
+      if (i < 2) {
+        if (i == 0) first = out;
+        continue;
+      }
+      if (i % 2 == 0) REQUIRE(out == first);
+    }
+  }
+}
+
 // Python workers with random series in random processes; Python's collector
 // and promdir agree on the 8-byte directory, and promdir gives the same on a
 // 16-byte copy of it.

@@ -79,13 +79,19 @@ struct CachedFile {
 // The keys of the last file of a prefix parsed from the start: workers
 // create their series in the same order, so entry i of the next file of
 // that prefix is most likely the same key (one memcmp, no hashing).
-// Published predictions never change, so reader threads use them
-// without the lock (FastParse).
+// A prediction is published as soon as its file's entries are walked, so
+// other reader threads compare their files with it (FastParse) while its
+// keys are still being interned: raw, layout and entry_offsets never
+// change once published; keys and families are filled, and complete or
+// failed set, under table_mu_ by the thread that parses it. FastParse's
+// callers take the keys only after the scrape's threads are joined.
 struct Prediction {
   ValueLayout layout = ValueLayout::k16;
   std::string raw;                     // its bytes in use
-  std::vector<uint32_t> keys;          // its key ids
   std::vector<uint32_t> entry_offsets; // where its entries start
+  bool complete = false;               // keys and families are filled
+  bool failed = false;                 // the file is bad: keys are not
+  std::vector<uint32_t> keys;          // its key ids
   // Its families in order of first appearance: (family, key, entry).
   std::vector<std::array<uint32_t, 3>> families;
 };
@@ -259,21 +265,31 @@ class DirectoryCollector::Impl {
     // Still open after the read: the file may be frozen (see Freeze).
     int keep_fd = -1;
     FileId id;
+    // Parsed by FastParse: its keys are this prediction's (TakeKeys).
+    std::shared_ptr<Prediction> keys_from;
+    CachedFile* keys_cf = nullptr;
   };
   // Reads one file (on any thread; the read itself runs unlocked) and
-  // merges it into the cache under parse_mu_. `buf` is the thread's own.
+  // merges it into the cache (cache_mu_), parsing under table_mu_ what
+  // FastParse cannot. `buf` is the thread's own.
   void ReadFile(const std::string& base, std::string* buf, Slot* slot);
   // Parses data[cf->parsed, used) into *cf, comparing entries with
-  // `predicted` (may be null) before interning them. False (and *err) if
-  // bad. Under parse_mu_.
+  // `predicted` (complete, or null) before interning them. From the start
+  // and with `made` non-null, also fills made's keys and families. False
+  // (and *err) if bad. Under table_mu_.
   bool Parse(const std::string& path, std::string_view data,
              const format::FileName& name, const Prediction* predicted,
-             CachedFile* cf, ReadError* err);
-  // Parses a whole new file without the lock when every entry is the
-  // prediction's entry at the same offset. False if any differs (or the
-  // file is malformed): Parse decides then.
+             CachedFile* cf, ReadError* err, Prediction* made);
+  // Parses a whole new file without any lock when every entry is the
+  // prediction's entry at the same offset: fills all but keys and
+  // families, which TakeKeys copies once the threads are joined. False if
+  // any entry differs (or the file is malformed): Parse decides then.
   static bool FastParse(const std::string& path, std::string_view data,
                         const Prediction& predicted, CachedFile* cf);
+  // After the reads: gives each FastParse'd file its prediction's keys, or
+  // reads it again if that prediction's file turned out bad.
+  void TakeKeys(const std::vector<std::string>& names,
+                std::vector<Slot>* slots);
   void Merge(std::vector<ScrapeFile>& files, Plan* plan);
   // Adds one file's values into the accumulators (all/liveall gauge values
   // go to *all instead).
@@ -302,31 +318,24 @@ class DirectoryCollector::Impl {
     touched_.push_back(series);
     return true;
   }
-  // Publishes the prediction Parse made, with the file's bytes (`buf` is
-  // swapped out, no copy). Under parse_mu_.
-  void TakePrediction(std::string* buf) {
-    if (pending_ == nullptr) return;
-    std::swap(pending_->raw, *buf);
-    predicted_[pending_prefix_] = std::move(pending_);
-  }
 
   const CollectorOptions opt_;
   Env* const env_;
   std::mutex mu_;  // one scrape at a time
-  // Everything below is guarded by mu_; the cache, key table and
-  // predictions also by parse_mu_ while a scrape's reader threads run.
-  std::mutex parse_mu_;
+  // Everything below is guarded by mu_. While a scrape's reader threads
+  // run, the cache, frozen_ and the predictions are also guarded by
+  // cache_mu_ (held briefly), and the key table (with family_mark_ and the
+  // parts of a Prediction said to be) by table_mu_ (held while parsing).
+  // No thread holds both at once.
+  std::mutex cache_mu_;
+  std::mutex table_mu_;
   reader::KeyTable table_;
   std::unordered_map<FileId, CachedFile, FileIdHash> cache_;
   // Bad files already reported: path -> (file, reason).
   std::unordered_map<std::string, std::pair<FileId, BadReason>> reported_;
   uint64_t generation_ = 0;
-  // The prediction of each prefix.
-  std::unordered_map<std::string, std::shared_ptr<const Prediction>> predicted_;
-  // Made by Parse when the file just parsed from the start is to become its
-  // prefix's prediction; ReadFile publishes it (TakePrediction).
-  std::unique_ptr<Prediction> pending_;
-  std::string pending_prefix_;
+  // The prediction of each prefix: the latest file parsed from the start.
+  std::unordered_map<std::string, std::shared_ptr<Prediction>> predicted_;
   std::vector<uint32_t> family_mark_;
   // Per key id: the series it adds to under each family type.
   struct KeyMerge {
@@ -485,7 +494,7 @@ bool DirectoryCollector::Impl::FastParse(const std::string& path,
           .ok()) {
     return false;  // (the 16-byte walk of an 8-byte file fails at once)
   }
-  const size_t limit = predicted.keys.size();
+  const size_t limit = predicted.entry_offsets.size();
   cf->offsets.reserve(limit);
   const std::string& raw = predicted.raw;
   bool same = true;
@@ -503,11 +512,6 @@ bool DirectoryCollector::Impl::FastParse(const std::string& path,
         cf->offsets.push_back(static_cast<uint32_t>(voff));
       });
   if (!e.ok() || !same) return false;
-  const size_t n = cf->offsets.size();
-  cf->keys.assign(predicted.keys.begin(), predicted.keys.begin() + n);
-  for (const auto& [family, key, entry] : predicted.families) {
-    if (entry < n) cf->families.emplace_back(family, key);
-  }
   cf->layout = layout;
   cf->layout_known = true;
   cf->parsed = data.size();
@@ -518,13 +522,13 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
                                      std::string_view data,
                                      const format::FileName& name,
                                      const Prediction* predicted,
-                                     CachedFile* cf, ReadError* err) {
+                                     CachedFile* cf, ReadError* err,
+                                     Prediction* made) {
   if (data.size() <= cf->parsed) return true;
   const FileType type = name.type;
   const bool from_start = cf->keys.empty();
   static const Prediction kNone;
   const Prediction& pred = predicted ? *predicted : kNone;
-  std::vector<uint32_t> entry_offsets;
   std::vector<std::array<uint32_t, 3>> families_at;
   if (!cf->layout_known) {
     *err = reader::DetectLayout(data, cf->parsed, ValueLayout::k16, path,
@@ -580,7 +584,6 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
         }
         cf->keys.push_back(id);
         cf->offsets.push_back(static_cast<uint32_t>(voff));
-        if (from_start) entry_offsets.push_back(static_cast<uint32_t>(off));
       });
   if (!err->ok()) return false;
   if (bad != BadReason::kNone) {
@@ -589,13 +592,9 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
     return false;
   }
   cf->parsed = data.size();
-  if (from_start) {
-    pending_ = std::make_unique<Prediction>();
-    pending_->layout = cf->layout;
-    pending_->keys = cf->keys;
-    pending_->entry_offsets = std::move(entry_offsets);
-    pending_->families = std::move(families_at);
-    pending_prefix_ = name.Prefix();
+  if (from_start && made != nullptr) {
+    made->keys = cf->keys;
+    made->families = std::move(families_at);
   }
   return true;
 }
@@ -609,7 +608,7 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   if (freeze_ok_) {
     CachedFile* frozen = nullptr;
     {
-      std::lock_guard<std::mutex> g(parse_mu_);
+      std::lock_guard<std::mutex> g(cache_mu_);
       auto it = frozen_.find(base);
       if (it != frozen_.end()) {
         auto c = cache_.find(it->second);
@@ -676,76 +675,124 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   slot->state = verdict.state;
 
   // A new file whose entries are all its prefix's prediction (workers
-  // create their series in the same order) is parsed without the lock;
-  // anything else is parsed under it.
+  // create their series in the same order) is parsed without any lock;
+  // anything else is parsed under table_mu_.
   std::string_view data = *buf;
   const std::string prefix = name->Prefix();
-  std::shared_ptr<const Prediction> predicted;
+  std::shared_ptr<Prediction> predicted;
+  bool cached = false;
   {
-    std::lock_guard<std::mutex> g(parse_mu_);
+    std::lock_guard<std::mutex> g(cache_mu_);
     auto c = cache_.find(id);
+    cached = c != cache_.end() && c->second.name == base;
     auto p = predicted_.find(prefix);
-    if ((c == cache_.end() || c->second.name != base) && p != predicted_.end()) {
-      predicted = p->second;
-    }
+    if (p != predicted_.end()) predicted = p->second;
   }
   std::unique_ptr<CachedFile> fast;
-  if (predicted) {
+  if (predicted && !cached) {
     fast = std::make_unique<CachedFile>();
     if (!FastParse(path, data, *predicted, fast.get())) fast.reset();
   }
 
-  std::unique_lock<std::mutex> lock(parse_mu_);
-  auto [it, inserted] = cache_.try_emplace(id);
-  CachedFile* cf = &it->second;
-  if (!inserted && cf->generation == generation_) {
-    // Another name of the same inode (a hard link) was read by this scrape:
-    // parse this one on its own, leaving the cached one alone.
-    slot->own = std::make_unique<CachedFile>();
-    cf = slot->own.get();
-    inserted = true;
+  CachedFile* cf = nullptr;
+  bool reuse = false;
+  {
+    std::lock_guard<std::mutex> g(cache_mu_);
+    auto [it, inserted] = cache_.try_emplace(id);
+    cf = &it->second;
+    if (!inserted && cf->generation == generation_) {
+      // Another name of the same inode (a hard link) was read by this
+      // scrape: parse this one on its own, leaving the cached one alone.
+      slot->own = std::make_unique<CachedFile>();
+      cf = slot->own.get();
+      inserted = true;
+    }
+    Unfreeze(cf);
+    reuse = !inserted && cf->name == base && data.size() >= cf->parsed;
+    if (!reuse) *cf = fast ? std::move(*fast) : CachedFile();
+    cf->name = base;
+    cf->generation = generation_;  // claimed: no other thread touches *cf
   }
   if (slot->own && slot->keep_fd >= 0) {  // a hard link is never frozen
     env_->Close(slot->keep_fd);
     slot->keep_fd = -1;
   }
-  Unfreeze(cf);
-  bool reuse = !inserted && cf->name == base && data.size() >= cf->parsed;
-  if (!reuse) *cf = fast ? std::move(*fast) : CachedFile();
-  cf->name = base;
-  auto pit = predicted_.find(prefix);
-  const Prediction* pred =
-      pit == predicted_.end() ? nullptr : pit->second.get();
-  if (!Parse(path, data, *name, pred, cf, err)) {
-    bool retry = reuse;
-    *cf = CachedFile();
-    cf->name = base;
-    if (!retry || !Parse(path, data, *name, pred, cf, err)) {
-      if (!slot->own) cache_.erase(it);
-      pending_.reset();
+  // A file parsed from the start becomes its prefix's prediction, its bytes
+  // moving there: `made` keeps them alive while `data` points into them.
+  std::shared_ptr<Prediction> made;
+  if (fast && !reuse) {
+    slot->keys_from = predicted;  // keys once the threads are joined
+    slot->keys_cf = cf;
+  } else if (data.size() > cf->parsed) {
+    // The prediction is published at once if the prefix has none, so other
+    // threads can match their files against it while this one interns its
+    // keys.
+    bool early = false;
+    if (cf->keys.empty() && !slot->own) {
+      made = std::make_shared<Prediction>();
+      if (reader::DetectLayout(data, format::kHeaderSize, ValueLayout::k16,
+                               path, &made->layout).ok() &&
+          reader::WalkEntries(data, format::kHeaderSize, made->layout, path,
+                              [&](uint64_t off, std::string_view, uint64_t) {
+                                made->entry_offsets.push_back(
+                                    static_cast<uint32_t>(off));
+                              }).ok()) {
+        std::swap(made->raw, *buf);  // the bytes move, no copy
+        data = made->raw;
+        std::lock_guard<std::mutex> g(cache_mu_);
+        if (!predicted_.count(prefix)) {
+          predicted_[prefix] = made;
+          early = true;
+        }
+      } else {
+        made.reset();  // a bad file: Parse says why
+      }
+    }
+    bool ok;
+    {
+      std::lock_guard<std::mutex> t(table_mu_);
+      const Prediction* use =
+          predicted && predicted->complete && !predicted->failed
+              ? predicted.get()
+              : nullptr;
+      ok = Parse(path, data, *name, use, cf, err, made.get());
+      if (!ok && reuse) {  // not an append after all: from the start
+        *cf = CachedFile();
+        cf->name = base;
+        cf->generation = generation_;
+        reuse = false;
+        ok = Parse(path, data, *name, use, cf, err, nullptr);
+      }
+      if (made) (ok ? made->complete : made->failed) = true;
+    }
+    std::lock_guard<std::mutex> g(cache_mu_);
+    if (made) {
+      auto p = predicted_.find(prefix);
+      if (ok && !early) {
+        predicted_[prefix] = made;  // the latest file parsed from the start
+      } else if (!ok && p != predicted_.end() && p->second == made) {
+        predicted_.erase(p);
+      }
+    }
+    if (!ok) {
+      if (!slot->own) cache_.erase(id);
       return;
     }
-    reuse = false;
   }
   ++(reuse ? stats->cache_hits : stats->cache_misses);
-  cf->generation = generation_;
   cf->magic = magic;
   const bool candidate = slot->keep_fd >= 0;
   const bool left_out =
       verdict.state == WriterState::kDead && format::IsLiveMode(name->mode);
   ScrapeFile* sf = &slot->file;
+  const size_t n = cf->offsets.size();
   if (left_out && !candidate) {
-    stats->pruned_series += cf->keys.size();
-    TakePrediction(buf);
+    stats->pruned_series += n;
     slot->outcome = Outcome::kLeftOut;
     return;
   }
-  // Claimed for this scrape, so nothing changes *cf until the next one:
-  // values are read outside the lock unless buf becomes a prediction.
-  if (pending_ == nullptr) lock.unlock();
-  size_t n = cf->offsets.size();
   sf->own_values.resize(n);
-  const char* p = buf->data();
+  const char* p = data.data();
   for (size_t i = 0; i < n; ++i) {
     sf->own_values[i] = reader::LoadDouble(p + cf->offsets[i]);
   }
@@ -757,7 +804,6 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   }
   sf->values = sf->own_values;
   sf->timestamps = sf->own_timestamps;
-  if (lock.owns_lock()) TakePrediction(buf);
   sf->cache = cf;
   if (left_out) {
     stats->pruned_series += n;
@@ -767,6 +813,33 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   sf->name = std::move(*name);
   stats->entries += n;
   slot->outcome = Outcome::kMerged;
+}
+
+void DirectoryCollector::Impl::TakeKeys(const std::vector<std::string>& names,
+                                        std::vector<Slot>* slots) {
+  for (size_t i = 0; i < slots->size(); ++i) {
+    Slot& slot = (*slots)[i];
+    while (slot.keys_from) {
+      const Prediction& p = *slot.keys_from;
+      CachedFile* cf = slot.keys_cf;
+      if (p.complete && !p.failed) {
+        const size_t n = cf->offsets.size();
+        cf->keys.assign(p.keys.begin(), p.keys.begin() + n);
+        for (const auto& [family, key, entry] : p.families) {
+          if (entry < n) cf->families.emplace_back(family, key);
+        }
+        slot.keys_from.reset();
+        break;
+      }
+      // The file it matched was bad, so this one (the same keys) is too:
+      // read it again, alone now, to say why. (Every prediction left is
+      // complete, so this ends.)
+      if (slot.keep_fd >= 0) env_->Close(slot.keep_fd);
+      cache_.erase(slot.id);
+      slot = Slot();
+      ReadFile(names[i], &read_bufs_[0], &slot);
+    }
+  }
 }
 
 Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
@@ -796,7 +869,7 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
     std::erase_if(names, [&](const std::string& n) { return hidden.count(n); });
     files.reserve(names.size());
     // Files are read on several threads: reading the bytes in use is most
-    // of a scrape. Parsing and the cache are serialized by parse_mu_.
+    // of a scrape. Parsing and the cache are serialized by cache_mu_.
     std::vector<Slot> slots(names.size());
     std::atomic<size_t> next{0};
     size_t threads = std::min<size_t>(std::max(1u, opt_.read_threads),
@@ -813,6 +886,7 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
     for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker, t);
     worker(0);
     for (std::thread& t : pool) t.join();
+    TakeKeys(names, &slots);
     if (freeze_ok_) Freeze(names, &slots);
     for (size_t i = 0; i < names.size(); ++i) {
       const std::string& base = names[i];
