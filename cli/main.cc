@@ -2,14 +2,13 @@
 // directory. Argument parsing only; the commands live in cli/src/commands.cc
 // and the library.
 
-#include <malloc.h>
-
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "cli/src/commands.h"
+#include "cli/src/heap.h"
 #include "promdir/merge.h"
 
 #ifndef PROMDIR_VERSION
@@ -42,11 +41,7 @@ Examples:
 
 int main(int argc, char** argv) {
   using promdir::cli::kExitUsage;
-  // A short-lived process: keep freed memory for reuse instead of mapping
-  // fresh, zeroed pages for every large buffer (collect reads each file
-  // into one).
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  promdir::cli::TuneHeapForOneShot();
   CLI::App app{
       "promdir " PROMDIR_VERSION
       ": inspect and maintain a prometheus_client multiprocess directory "

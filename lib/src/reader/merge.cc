@@ -728,6 +728,7 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
     // threads can match their files against it while this one interns its
     // keys.
     bool early = false;
+    std::shared_ptr<Prediction> newer;  // published since the lookup
     if (cf->keys.empty() && !slot->own) {
       made = std::make_shared<Prediction>();
       if (reader::DetectLayout(data, format::kHeaderSize, ValueLayout::k16,
@@ -740,16 +741,31 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
         std::swap(made->raw, *buf);  // the bytes move, no copy
         data = made->raw;
         std::lock_guard<std::mutex> g(cache_mu_);
-        if (!predicted_.count(prefix)) {
+        auto p = predicted_.find(prefix);
+        if (p == predicted_.end()) {
           predicted_[prefix] = made;
           early = true;
+        } else if (p->second != predicted) {
+          newer = p->second;
         }
       } else {
         made.reset();  // a bad file: Parse says why
       }
     }
-    bool ok;
-    {
+    // Another thread began the same prefix at the same time and published
+    // first: match against its file rather than wait to intern.
+    if (newer) {
+      auto f = std::make_unique<CachedFile>();
+      if (FastParse(path, data, *newer, f.get())) {
+        f->name = base;
+        f->generation = generation_;
+        *cf = std::move(*f);  // still claimed by this thread
+        slot->keys_from = newer;
+        slot->keys_cf = cf;
+      }
+    }
+    bool ok = true;
+    if (!slot->keys_from) {
       std::lock_guard<std::mutex> t(table_mu_);
       const Prediction* use =
           predicted && predicted->complete && !predicted->failed
@@ -766,7 +782,7 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
       if (made) (ok ? made->complete : made->failed) = true;
     }
     std::lock_guard<std::mutex> g(cache_mu_);
-    if (made) {
+    if (made && !slot->keys_from) {  // (else it only holds `data`)
       auto p = predicted_.find(prefix);
       if (ok && !early) {
         predicted_[prefix] = made;  // the latest file parsed from the start
