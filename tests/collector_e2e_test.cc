@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <regex>
 #include <set>
@@ -544,6 +545,25 @@ std::vector<pid_t> Children(pid_t parent) {
   return pids;
 }
 
+// Waits until `pid` has finished exiting (gone, or a zombie: its files are
+// closed and its locks released by then). A SIGKILLed process on a busy
+// machine may still hold its files for a moment after kill() returns.
+void WaitExited(pid_t pid) {
+  std::string stat = "/proc/" + std::to_string(pid) + "/stat";
+  for (int i = 0; i < 5000; ++i) {
+    std::ifstream in(stat);
+    std::string line;
+    if (!std::getline(in, line)) return;  // gone
+    size_t paren = line.rfind(')');
+    if (paren != std::string::npos && paren + 2 < line.size() &&
+        line[paren + 2] == 'Z') {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  FAIL("pid " << pid << " did not exit within 5 s of SIGKILL");
+}
+
 TEST_CASE("collector e2e: scrapes stay whole while promdir-loadgen writers are SIGKILLed") {
   TempDir t;
   Collector c(t.path(), {"--liveness", "auto"});
@@ -589,6 +609,7 @@ TEST_CASE("collector e2e: scrapes stay whole while promdir-loadgen writers are S
       std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 20));
       ::kill(w, SIGKILL);
     }
+    for (pid_t w : workers) WaitExited(w);
     // The parent exits 1 once its workers died, unless the kill comes first.
     int rc = loadgen.Signal(SIGKILL);
     CHECK((rc == 1 || rc == 128 + SIGKILL));
@@ -599,7 +620,8 @@ TEST_CASE("collector e2e: scrapes stay whole while promdir-loadgen writers are S
     CHECK(SumSamples(after.body, "loadgen_inflight") == 0);
     CHECK(SumSamples(after.body, "loadgen_requests_total") >= last_total);
     for (const auto& e : fs::directory_iterator(t.path())) {
-      CHECK(e.path().filename().string().rfind("gauge_live", 0) != 0);
+      std::string name = e.path().filename().string();
+      CHECK_MESSAGE(name.rfind("gauge_live", 0) != 0, (name + " was not pruned"));
     }
   }
   CHECK(last_total > 0);

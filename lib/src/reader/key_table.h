@@ -88,6 +88,8 @@ class KeyTable {
   // labels without `le`, then bucket < count < sum < other sample names,
   // then numeric `le`. Recomputed only when series were added.
   const std::vector<uint32_t>& Ranks();
+  // Whether Ranks() would return without sorting.
+  bool RanksCurrent() const { return ranks_.size() == series_.size(); }
   // The inverse of Ranks(): series ids in rank order.
   const std::vector<uint32_t>& RankOrder() {
     Ranks();

@@ -1114,6 +1114,10 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
     stamp_now_ = 1;
   }
   touched_.clear();
+  // New series need a new exposition order: sort them on another thread
+  // while this one adds up the values (nothing below adds series).
+  std::thread sorter;
+  if (!table_.RanksCurrent()) sorter = std::thread([this] { table_.Ranks(); });
   std::vector<AllGaugeValue> all;
   for (uint32_t fi = 0; fi < files.size(); ++fi) {
     MergeFile(fams, fi, files[fi], &all);
@@ -1130,6 +1134,7 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
 
   // Touched series by family, each list in rank order (families sorted by
   // name; samples by labels, then bucket, count, sum, then `le`).
+  if (sorter.joinable()) sorter.join();
   const std::vector<uint32_t>& rank = table_.Ranks();
   const std::vector<uint32_t>& by_rank = table_.RankOrder();
   std::vector<std::vector<uint32_t>> fam_series(fams.size());
