@@ -4,24 +4,29 @@
 // file.
 //
 // A scrape lists `*.db` in sorted order (under the directory's ReadGuard,
-// skipping what HiddenByCompaction hides), reads each file with pread, and
-// keeps per file (device, inode) the parsed entries; a later scrape parses
-// only entries past the previous `used` and rereads values at known
-// offsets; a file that no process has had open for writing since it was
+// skipping what HiddenByCompaction hides) and reads each file with pread.
+// Per file (device, inode) it keeps the parsed entries: a later scrape
+// parses only entries past the previous `used` and rereads values at known
+// offsets, and a file that no process has had open for writing since it was
 // read is not read again at all (CollectorOptions::reuse_unchanged). Keys
-// are interned once per collector (memory grows with distinct
-// series, not files x series); cache entries of vanished files are dropped.
-// Output: families sorted by name; samples by labels, then bucket, count,
-// sum, then numeric `le`.
+// are interned once per collector (memory grows with distinct series, not
+// files x series); a new file whose entries are those of the last file of
+// its prefix (workers create their series in the same order) is matched
+// byte for byte instead of parsed. Cache entries of vanished files are
+// dropped. Output: families sorted by name; samples by labels, then bucket,
+// count, sum, then numeric `le`.
 //
 // Threads: every method is safe to call from any number of threads at once;
-// scrapes take turns on the per-file cache (a scrape reads files on up to
-// `read_threads` threads), and output is rendered outside the lock.
+// scrapes take turns (one lock), and a scrape reads files on up to
+// `read_threads` threads, which share the cache and the key table under two
+// internal locks. Output is rendered outside the lock.
 //
 // Processes: files are read with read(), never mapped, so a file truncated by
 // another process cannot kill the reader. A scrape never blocks a writer
-// (writers take no lock a reader waits on). A reader honours each file's
-// `used`, so it never sees a half-appended entry.
+// (writers take no lock a reader waits on; the momentary read lease of
+// reuse_unchanged makes a writer opening that file in the same instant wait
+// only until it is released). A reader honours each file's `used`, so it
+// never sees a half-appended entry.
 
 #ifndef PROMDIR_MERGE_H_
 #define PROMDIR_MERGE_H_

@@ -32,18 +32,20 @@ std::mutex& WriterMutex() {
 }
 
 FileStore& FileStore::Get() {
-  static FileStore* store = [] {
-    InstallForkHandlers();
-    return new FileStore();
-  }();
+  static FileStore* store = new FileStore();
+  EnsureForkHandlers();
   return *store;
 }
 
-void FileStore::InstallForkHandlers() {
-  pthread_atfork(Prepare, Parent, [] {
-    FileStore::Get().AfterForkInChild();
-    WriterMutex().unlock();
-  });
+void FileStore::EnsureForkHandlers() {
+  static const bool installed = [] {
+    pthread_atfork(Prepare, Parent, [] {
+      FileStore::Get().AfterForkInChild();
+      WriterMutex().unlock();
+    });
+    return true;
+  }();
+  (void)installed;
 }
 
 Result<MetricsFile*> FileStore::Acquire(Env* env, const std::string& dir,

@@ -33,6 +33,13 @@ class FileStore {
  public:
   static FileStore& Get();
 
+  // Installs the fork handlers, once per process. Every Registry calls it
+  // when it is made, before any series exists: were the handlers installed
+  // by the first series creation instead, a fork() in another thread at
+  // that moment would leave the child with the writer mutex held forever.
+  // Does not need the mutex.
+  static void EnsureForkHandlers();
+
   // Returns the file `<dir>/<prefix>_<id>.db` of this process, opening it on
   // first use. If a live writer holds it, or it exists but is not a metrics
   // file, uses `<id>-<pid>` (then `<id>-<pid>-<n>`) instead and logs one
@@ -47,7 +54,6 @@ class FileStore {
  private:
   FileStore() = default;
   void AfterForkInChild();
-  static void InstallForkHandlers();
 
   struct Entry {
     std::unique_ptr<MetricsFile> file;

@@ -125,7 +125,9 @@ void Normalize(detail::FamilySpec& s, const Options& options) {
 Registry::Registry() : Registry(Options::FromEnvironment()) {}
 
 Registry::Registry(Options options)
-    : core_(std::make_unique<detail::RegistryCore>(std::move(options))) {}
+    : core_(std::make_unique<detail::RegistryCore>(std::move(options))) {
+  writer::FileStore::EnsureForkHandlers();
+}
 
 Registry::~Registry() = default;
 

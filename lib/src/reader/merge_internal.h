@@ -1,0 +1,299 @@
+// The merge engine's internals (DirectoryCollector::Impl), shared by its
+// source files: merge.cc (scrapes), merge_read.cc (reading and parsing
+// files), merge_unchanged.cc (files served without reading), merge_sum.cc
+// (adding up and ordering the samples) and merge_plan.cc (the merged view
+// and its rendering). Threads and locks: see DirectoryCollector::Impl.
+
+#ifndef PROMDIR_LIB_SRC_READER_MERGE_INTERNAL_H_
+#define PROMDIR_LIB_SRC_READER_MERGE_INTERNAL_H_
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "lib/src/env.h"
+#include "lib/src/format.h"
+#include "lib/src/reader/file_reader.h"
+#include "lib/src/reader/key_table.h"
+#include "promdir/liveness.h"
+#include "promdir/merge.h"
+
+namespace promdir {
+namespace merge_detail {
+
+using reader::BadReason;
+using reader::kNoId;
+using reader::KeyInfo;
+using reader::ReadError;
+using reader::Series;
+
+
+struct FileId {
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  bool operator==(const FileId&) const = default;
+};
+
+struct FileIdHash {
+  size_t operator()(const FileId& f) const {
+    return std::hash<uint64_t>()(f.inode * 0x9e3779b97f4a7c15ull ^ f.device);
+  }
+};
+
+// What the engine keeps of one file between scrapes. Files only append, so
+// the entries parsed up to `parsed` stay valid while the file keeps its
+// device, inode and name.
+struct CachedFile {
+  std::string name;
+  bool layout_known = false;
+  ValueLayout layout = ValueLayout::k16;
+  uint64_t parsed = format::kHeaderSize;
+  std::vector<uint32_t> keys;     // key id of each entry
+  std::vector<uint32_t> offsets;  // value offset of each entry
+  // The families of the file in order of first appearance, with the key
+  // that first named each (its help is the family's help).
+  std::vector<std::pair<uint32_t, uint32_t>> families;
+  uint64_t generation = 0;
+  bool magic = false;  // a promdir writer's file
+  // The series each entry adds to under the file's own type (made by
+  // Merge, extended as entries are parsed).
+  std::vector<uint32_t> targets;
+  // Unchanged since it was read: no process had it open for writing then,
+  // and the directory watch has reported nothing of its name since (not
+  // even an open). Scrapes serve these values without opening the file.
+  bool frozen = false;
+  std::vector<double> frozen_values;
+  std::vector<double> frozen_timestamps;  // 16-byte layout only
+
+  void Unfreeze() {
+    frozen = false;
+    frozen_values = {};
+    frozen_timestamps = {};
+  }
+};
+
+// The keys of the last file of a prefix parsed from the start: workers
+// create their series in the same order, so entry i of the next file of
+// that prefix is most likely the same key (one memcmp, no hashing).
+// A prediction is published as soon as its file's entries are walked, so
+// other reader threads compare their files with it (FastParse) while its
+// keys are still being interned: raw, layout and entry_offsets never
+// change once published; keys and families are filled, and complete or
+// failed set, under table_mu_ by the thread that parses it. FastParse's
+// callers take the keys only after the scrape's threads are joined.
+struct Prediction {
+  ValueLayout layout = ValueLayout::k16;
+  std::string raw;                     // its bytes in use
+  std::vector<uint32_t> entry_offsets; // where its entries start
+  bool complete = false;               // keys and families are filled
+  bool failed = false;                 // the file is bad: keys are not
+  std::vector<uint32_t> keys;          // its key ids
+  // Its families in order of first appearance: (family, key, entry).
+  std::vector<std::array<uint32_t, 3>> families;
+};
+
+// One file merged by this scrape.
+struct ScrapeFile {
+  CachedFile* cache = nullptr;
+  format::FileName name;
+  // The values read by this scrape, or the cache's frozen copy (a moved
+  // vector keeps its buffer, so the spans survive moving the ScrapeFile).
+  std::vector<double> own_values;
+  std::vector<double> own_timestamps;
+  std::span<const double> values;
+  std::span<const double> timestamps;  // empty in the 8-byte layout
+};
+
+struct FamilyState {
+  bool seen = false;
+  FileType type = FileType::kCounter;
+  GaugeMode mode = GaugeMode::kNone;
+  uint32_t help_key = kNoId;
+};
+
+struct AllGaugeValue {
+  uint32_t series;  // without pid
+  uint32_t file;    // index into the scrape's files
+  double value;
+};
+
+// The merged view of one scrape. It points into the KeyTable, whose Series
+// and strings never move or change once made, so it is read without the
+// engine's lock.
+struct PlanSample {
+  const Series* series;
+  double value;
+  uint32_t writer;     // all/liveall gauges: index into Plan::writers
+  uint32_t pid_split;  // where `pid` goes into series->text (see PidSplit)
+};
+
+struct PlanFamily {
+  const std::string* name;
+  const std::string* help;
+  MetricType type;
+  std::vector<PlanSample> samples;
+};
+
+struct Plan {
+  std::vector<PlanFamily> families;
+  std::vector<std::string> writers;  // writer ids of all/liveall samples
+  std::vector<std::string> writer_labels;  // each as `pid="<id>"`
+};
+
+MetricType TypeOf(FileType t);
+// Appends a series of an all/liveall gauge: its text with the writer's
+// `pid` label at `split` (see DirectoryCollector::Impl::PidSplit).
+void AppendWithPid(const Series& s, uint32_t split, const std::string& pid,
+                   std::string* out);
+// The merged view as the model (prometheus-cpp and AppendFamilies).
+MetricFamily ToModel(const Plan& plan, const PlanFamily& pf);
+// Renders the plan; the same bytes as AppendFamilies on its model.
+void RenderPlan(const Plan& plan, ExpositionFormat format, std::string* out);
+
+}  // namespace merge_detail
+
+class DirectoryCollector::Impl {
+ public:
+  using BadReason = merge_detail::BadReason;
+  using ReadError = merge_detail::ReadError;
+  using Series = merge_detail::Series;
+  using KeyInfo = merge_detail::KeyInfo;
+  using FileId = merge_detail::FileId;
+  using FileIdHash = merge_detail::FileIdHash;
+  using CachedFile = merge_detail::CachedFile;
+  using Prediction = merge_detail::Prediction;
+  using ScrapeFile = merge_detail::ScrapeFile;
+  using FamilyState = merge_detail::FamilyState;
+  using AllGaugeValue = merge_detail::AllGaugeValue;
+  using Plan = merge_detail::Plan;
+  static constexpr uint32_t kNoId = merge_detail::kNoId;
+
+  explicit Impl(CollectorOptions options)
+      : opt_(std::move(options)),
+        env_(opt_.env ? opt_.env : Env::Default()) {}
+  ~Impl() { env_->CloseChangeWatch(watch_); }
+
+  // Reads and merges the directory into *plan.
+  Status Collect(Plan* plan, ScrapeStats* stats);
+
+ private:
+  enum class Outcome { kMerged, kVanished, kBad, kLeftOut, kStarting };
+
+  // What one file contributed to a scrape.
+  struct Slot {
+    Outcome outcome = Outcome::kVanished;
+    ReadError err;
+    WriterState state = WriterState::kUnknown;
+    ScrapeFile file;
+    std::unique_ptr<CachedFile> own;  // a hard link's own parse
+    ScrapeStats stats;  // bytes_read, entries, cache hits/misses, pruned
+    // Still open after the read: the file may be frozen (see Freeze).
+    int keep_fd = -1;
+    FileId id;
+    // Parsed by FastParse: its keys are this prediction's (TakeKeys).
+    std::shared_ptr<Prediction> keys_from;
+    CachedFile* keys_cf = nullptr;
+  };
+  // Reads one file (on any thread; the read itself runs unlocked) and
+  // merges it into the cache (cache_mu_), parsing under table_mu_ what
+  // FastParse cannot. `buf` is the thread's own.
+  void ReadFile(const std::string& base, std::string* buf, Slot* slot);
+  // Parses data[cf->parsed, used) into *cf, comparing entries with
+  // `predicted` (complete, or null) before interning them. From the start
+  // and with `made` non-null, also fills made's keys and families. False
+  // (and *err) if bad. Under table_mu_.
+  bool Parse(const std::string& path, std::string_view data,
+             const format::FileName& name, const Prediction* predicted,
+             CachedFile* cf, ReadError* err, Prediction* made);
+  // Parses a whole new file without any lock when every entry is the
+  // prediction's entry at the same offset: fills all but keys and
+  // families, which TakeKeys copies once the threads are joined. False if
+  // any entry differs (or the file is malformed): Parse decides then.
+  static bool FastParse(const std::string& path, std::string_view data,
+                        const Prediction& predicted, CachedFile* cf);
+  // After the reads: gives each FastParse'd file its prediction's keys, or
+  // reads it again if that prediction's file turned out bad.
+  void TakeKeys(const std::vector<std::string>& names,
+                std::vector<Slot>* slots);
+  void Merge(std::vector<ScrapeFile>& files, Plan* plan);
+  // Adds one file's values into the accumulators (all/liveall gauge values
+  // go to *all instead).
+  void MergeFile(const std::vector<FamilyState>& fams, uint32_t fi,
+                 ScrapeFile& f, std::vector<AllGaugeValue>* all);
+  // Where `pid` goes into the text of series `sid` (see AppendWithPid).
+  uint32_t PidSplit(uint32_t sid);
+  // Applies what the directory watch saw since the last scrape (opening
+  // the watch first if needed). Returns whether files read by this scrape
+  // may be frozen: the watch was open before they were read.
+  bool ApplyChanges();
+  // After the reads: applies the watch's news (this scrape's own opens
+  // aside), then freezes each file kept open that no process has open
+  // for writing. Closes every kept descriptor.
+  void Freeze(const std::vector<std::string>& names, std::vector<Slot>* slots);
+  void Unfreeze(CachedFile* cf);
+  // Serves a frozen file without opening it.
+  void ServeUnchanged(CachedFile* cf, format::FileName name, Slot* slot);
+  // Marks `series` touched by this scrape; true the first time (its
+  // accumulators are then reset).
+  bool Touch(uint32_t series) {
+    if (stamp_[series] == stamp_now_) return false;
+    stamp_[series] = stamp_now_;
+    acc_[series] = 0.0;
+    acc_ts_[series] = 0.0;
+    touched_.push_back(series);
+    return true;
+  }
+
+  const CollectorOptions opt_;
+  Env* const env_;
+  std::mutex mu_;  // one scrape at a time
+  // Everything below is guarded by mu_. While a scrape's reader threads
+  // run, the cache, frozen_ and the predictions are also guarded by
+  // cache_mu_ (held briefly), and the key table (with family_mark_ and the
+  // parts of a Prediction said to be) by table_mu_ (held while parsing).
+  // No thread holds both at once.
+  std::mutex cache_mu_;
+  std::mutex table_mu_;
+  reader::KeyTable table_;
+  std::unordered_map<FileId, CachedFile, FileIdHash> cache_;
+  // Bad files already reported: path -> (file, reason).
+  std::unordered_map<std::string, std::pair<FileId, BadReason>> reported_;
+  uint64_t generation_ = 0;
+  // The prediction of each prefix: the latest file parsed from the start.
+  std::unordered_map<std::string, std::shared_ptr<Prediction>> predicted_;
+  std::vector<uint32_t> family_mark_;
+  // Per key id: the series it adds to under each family type.
+  struct KeyMerge {
+    uint32_t family;
+    uint32_t series;     // counter, summary
+    uint32_t histogram;  // the canonical bucket, or the series
+    uint32_t gauge;      // the series without `pid`
+  };
+  std::vector<KeyMerge> key_merge_;
+  uint32_t mark_stamp_ = 0;
+  std::vector<double> acc_;
+  std::vector<double> acc_ts_;
+  // stamp_[series] == stamp_now_: touched by this scrape (in touched_).
+  std::vector<uint32_t> stamp_;
+  uint32_t stamp_now_ = 0;
+  std::vector<uint32_t> touched_;
+  std::vector<uint8_t> rank_mark_;
+  std::vector<uint32_t> pid_split_;  // per series; kNoId: not made yet
+  std::vector<std::string> read_bufs_;  // one per reader thread
+  int watch_ = -1;         // inotify on the directory, or -1
+  bool freeze_ok_ = false;  // this scrape may freeze what it reads
+  // Frozen files by name (all with links == 1, so one name each).
+  std::unordered_map<std::string, FileId> frozen_;
+  std::atomic<int> kept_fds_{0};
+  // Descriptors a scrape keeps open for Freeze, at most.
+  static constexpr int kMaxKeptFds = 256;
+};
+
+}  // namespace promdir
+
+#endif  // PROMDIR_LIB_SRC_READER_MERGE_INTERNAL_H_

@@ -1,0 +1,113 @@
+// The merged view of one scrape and its rendering.
+#include "lib/src/reader/merge_internal.h"
+
+#include <algorithm>
+
+#include "lib/src/reader/exposition_internal.h"
+
+namespace promdir::merge_detail {
+
+MetricType TypeOf(FileType t) {
+  switch (t) {
+    case FileType::kCounter: return MetricType::kCounter;
+    case FileType::kGauge: return MetricType::kGauge;
+    case FileType::kHistogram: return MetricType::kHistogram;
+    case FileType::kSummary: return MetricType::kSummary;
+  }
+  return MetricType::kUntyped;
+}
+
+// Appends a series of an all/liveall gauge: its text with the writer's
+// `pid` label at `split`, the byte offset where the labels after `pid`
+// start (or where `}` is, when `pid` sorts last).
+void AppendWithPid(const Series& s, uint32_t split, const std::string& pid,
+                   std::string* out) {
+  const std::string& text = s.text;
+  if (s.labels.empty()) {
+    out->append(text);
+    out->push_back('{');
+    out->append(pid);
+    out->push_back('}');
+    return;
+  }
+  out->append(text, 0, split);
+  const bool last = split + 1 == text.size();
+  if (last) out->push_back(',');
+  out->append(pid);
+  if (!last) out->push_back(',');
+  out->append(text, split, std::string::npos);
+}
+
+// The labels of a sample, with the writer's `pid` in its sorted place.
+namespace {
+
+Labels LabelsOf(const Plan& plan, const PlanSample& s) {
+  Labels labels = s.series->labels;
+  if (s.writer != kNoId) {
+    auto pos = std::find_if(labels.begin(), labels.end(),
+                            [](const auto& p) { return p.first > "pid"; });
+    labels.insert(pos, {"pid", plan.writers[s.writer]});
+  }
+  return labels;
+}
+
+}  // namespace
+
+MetricFamily ToModel(const Plan& plan, const PlanFamily& pf) {
+  MetricFamily mf;
+  mf.name = *pf.name;
+  mf.help = *pf.help;
+  mf.type = pf.type;
+  mf.samples.reserve(pf.samples.size());
+  for (const PlanSample& s : pf.samples) {
+    mf.samples.push_back(Sample{s.series->sample_name, LabelsOf(plan, s), s.value});
+  }
+  return mf;
+}
+
+namespace {
+
+bool OpenMetricsValid(const Plan& plan, const PlanFamily& pf) {
+  bool has_inf = pf.type != MetricType::kHistogram;
+  for (const PlanSample& s : pf.samples) {
+    if (!exposition::OpenMetricsSampleValid(pf.type, *pf.name,
+                                            s.series->sample_name,
+                                            s.series->labels, s.value,
+                                            &has_inf)) {
+      return false;
+    }
+  }
+  (void)plan;
+  return has_inf;
+}
+
+}  // namespace
+
+// Renders the plan; the same bytes as AppendFamilies on its model.
+void RenderPlan(const Plan& plan, ExpositionFormat format, std::string* out) {
+  size_t estimate = 0;
+  for (const PlanFamily& pf : plan.families) {
+    estimate += 128 + pf.samples.size() *
+                          (pf.samples.empty() ? 0
+                                              : pf.samples[0].series->text.size() + 32);
+  }
+  out->reserve(out->size() + estimate);
+  for (const PlanFamily& pf : plan.families) {
+    if (format == ExpositionFormat::kOpenMetrics100 && !OpenMetricsValid(plan, pf)) {
+      AppendFamilies(format, {ToModel(plan, pf)}, out);
+      continue;
+    }
+    exposition::AppendHeader(format, *pf.name, *pf.help, pf.type, out);
+    for (const PlanSample& s : pf.samples) {
+      if (s.writer == kNoId) {
+        out->append(s.series->text);
+      } else {
+        AppendWithPid(*s.series, s.pid_split, plan.writer_labels[s.writer],
+                      out);
+      }
+      exposition::AppendValue(s.value, out);
+    }
+  }
+}
+
+}  // namespace promdir::merge_detail

@@ -1,0 +1,389 @@
+// Reading and parsing one file, the predictions that let most files be
+// matched instead of parsed, and giving matched files their keys.
+#include "lib/src/reader/merge_internal.h"
+
+#include <cstring>
+
+#include "lib/src/reader/liveness_internal.h"
+
+namespace promdir {
+
+
+bool DirectoryCollector::Impl::FastParse(const std::string& path,
+                                         std::string_view data,
+                                         const Prediction& predicted,
+                                         CachedFile* cf) {
+  // DetectLayout's choice without its walks: the prediction's layout if
+  // it walks the file, where the 16-byte one is preferred when both do.
+  const ValueLayout layout = predicted.layout;
+  if (layout == ValueLayout::k8 &&
+      reader::WalkEntries(data, format::kHeaderSize, ValueLayout::k16, path,
+                          [](uint64_t, std::string_view, uint64_t) {})
+          .ok()) {
+    return false;  // (the 16-byte walk of an 8-byte file fails at once)
+  }
+  const size_t limit = predicted.entry_offsets.size();
+  cf->offsets.reserve(limit);
+  const std::string& raw = predicted.raw;
+  bool same = true;
+  ReadError e = reader::WalkEntries(
+      data, format::kHeaderSize, layout, path,
+      [&](uint64_t off, std::string_view key, uint64_t voff) {
+        size_t index = cf->offsets.size();
+        if (!same || index >= limit || predicted.entry_offsets[index] != off ||
+            raw.size() < off + 4 + key.size() ||
+            std::memcmp(raw.data() + off, data.data() + off,
+                        4 + key.size()) != 0) {
+          same = false;
+          return;
+        }
+        cf->offsets.push_back(static_cast<uint32_t>(voff));
+      });
+  if (!e.ok() || !same) return false;
+  cf->layout = layout;
+  cf->layout_known = true;
+  cf->parsed = data.size();
+  return true;
+}
+
+bool DirectoryCollector::Impl::Parse(const std::string& path,
+                                     std::string_view data,
+                                     const format::FileName& name,
+                                     const Prediction* predicted,
+                                     CachedFile* cf, ReadError* err,
+                                     Prediction* made) {
+  if (data.size() <= cf->parsed) return true;
+  const FileType type = name.type;
+  const bool from_start = cf->keys.empty();
+  static const Prediction kNone;
+  const Prediction& pred = predicted ? *predicted : kNone;
+  std::vector<std::array<uint32_t, 3>> families_at;
+  if (!cf->layout_known) {
+    *err = reader::DetectLayout(data, cf->parsed, ValueLayout::k16, path,
+                                &cf->layout);
+    if (!err->ok()) return false;
+    cf->layout_known = true;
+  }
+  if (family_mark_.size() < table_.family_count()) {
+    family_mark_.resize(table_.family_count(), 0);
+  }
+  ++mark_stamp_;
+  for (const auto& [family, key] : cf->families) family_mark_[family] = mark_stamp_;
+  BadReason bad = BadReason::kNone;
+  uint64_t bad_at = 0;
+  std::string why;
+  *err = reader::WalkEntries(
+      data, cf->parsed, cf->layout, path,
+      [&](uint64_t off, std::string_view key, uint64_t voff) {
+        if (bad != BadReason::kNone) return;
+        size_t index = cf->keys.size();
+        uint32_t id;
+        // The same key at the same offset of the previous file: two
+        // sequential buffers compared, no hashing.
+        if (index < pred.keys.size() && pred.entry_offsets[index] == off &&
+            pred.raw.size() >= off + 4 + key.size() &&
+            reader::LoadInt32(pred.raw.data() + off) ==
+                static_cast<int32_t>(key.size()) &&
+            std::memcmp(pred.raw.data() + off + 4, key.data(),
+                        key.size()) == 0) {
+          id = pred.keys[index];
+        } else {
+          id = table_.Intern(key);
+        }
+        if (table_.bad_in(id, type)) {
+          const KeyInfo& k = table_.key(id);
+          bad = k.bad != BadReason::kNone ? k.bad : BadReason::kBadLe;
+          why = k.bad == BadReason::kNone
+                    ? "histogram bucket has a non-numeric le"
+                    : k.why;
+          bad_at = off;
+          return;
+        }
+        uint32_t family = table_.family_of(id);
+        if (family_mark_.size() <= family) {
+          family_mark_.resize(table_.family_count(), 0);
+        }
+        if (family_mark_[family] != mark_stamp_) {
+          family_mark_[family] = mark_stamp_;
+          cf->families.emplace_back(family, id);
+          if (from_start) {
+            families_at.push_back({family, id, static_cast<uint32_t>(index)});
+          }
+        }
+        cf->keys.push_back(id);
+        cf->offsets.push_back(static_cast<uint32_t>(voff));
+      });
+  if (!err->ok()) return false;
+  if (bad != BadReason::kNone) {
+    *err = reader::Bad(bad, path,
+                       why + " (entry at offset " + std::to_string(bad_at) + ")");
+    return false;
+  }
+  cf->parsed = data.size();
+  if (from_start && made != nullptr) {
+    made->keys = cf->keys;
+    made->families = std::move(families_at);
+  }
+  return true;
+}
+
+void DirectoryCollector::Impl::ReadFile(const std::string& base,
+                                        std::string* buf, Slot* slot) {
+  const std::string path = opt_.directory + "/" + base;
+  ScrapeStats* stats = &slot->stats;
+  ReadError* err = &slot->err;
+  slot->outcome = Outcome::kBad;
+  if (freeze_ok_) {
+    CachedFile* frozen = nullptr;
+    {
+      std::lock_guard<std::mutex> g(cache_mu_);
+      auto it = frozen_.find(base);
+      if (it != frozen_.end()) {
+        auto c = cache_.find(it->second);
+        if (c != cache_.end() && c->second.frozen &&
+            c->second.generation != generation_) {
+          frozen = &c->second;
+          frozen->generation = generation_;  // claimed by this scrape
+        }
+      }
+    }
+    std::optional<format::FileName> name = format::ParseFileName(base);
+    if (frozen != nullptr && name) {
+      ServeUnchanged(frozen, std::move(*name), slot);
+      return;
+    }
+  }
+  int fd = -1;
+  FileInfo info;
+  *err = reader::OpenMetricsFile(env_, path, &fd, &info);
+  if (err->status.IsNotFound()) {
+    slot->outcome = Outcome::kVanished;
+    return;
+  }
+  if (!err->ok()) return;
+  std::optional<format::FileName> name = format::ParseFileName(base);
+  if (!name) {
+    env_->Close(fd);
+    *err = reader::Bad(BadReason::kUnknownType, path,
+                       "the name has a type or gauge mode no client writes");
+    return;
+  }
+  const FileId id{info.device, info.inode};
+  slot->id = id;
+  bool magic = false;
+  *err = reader::ReadUsed(env_, fd, path, info.size, buf, &magic,
+                          &stats->bytes_read);
+  if (!err->ok()) {
+    // Python's writer creates a file empty and sizes it a moment later: an
+    // empty file whose writer is alive is starting, not corrupt.
+    if (err->reason == BadReason::kEmpty &&
+        opt_.liveness != LivenessMode::kNone &&
+        reader::ProbeWriterWithMagic(env_, fd, name->id, opt_.liveness, false)
+                .state == WriterState::kLive) {
+      slot->state = WriterState::kLive;
+      slot->outcome = Outcome::kStarting;
+      *err = ReadError();
+    }
+    env_->Close(fd);
+    return;
+  }
+  Verdict verdict =
+      reader::ProbeWriterWithMagic(env_, fd, name->id, opt_.liveness, magic);
+  // A file with no live writer is kept open for Freeze, which probes
+  // whether anything has it open for writing (with liveness checks off,
+  // any file).
+  const bool no_writer = verdict.state != WriterState::kLive ||
+                         opt_.liveness == LivenessMode::kNone;
+  if (freeze_ok_ && info.links == 1 && no_writer &&
+      kept_fds_.fetch_add(1) < kMaxKeptFds) {
+    slot->keep_fd = fd;
+  } else {
+    env_->Close(fd);
+  }
+  slot->state = verdict.state;
+
+  // A new file whose entries are all its prefix's prediction (workers
+  // create their series in the same order) is parsed without any lock;
+  // anything else is parsed under table_mu_.
+  std::string_view data = *buf;
+  const std::string prefix = name->Prefix();
+  std::shared_ptr<Prediction> predicted;
+  bool cached = false;
+  {
+    std::lock_guard<std::mutex> g(cache_mu_);
+    auto c = cache_.find(id);
+    cached = c != cache_.end() && c->second.name == base;
+    auto p = predicted_.find(prefix);
+    if (p != predicted_.end()) predicted = p->second;
+  }
+  std::unique_ptr<CachedFile> fast;
+  if (predicted && !cached) {
+    fast = std::make_unique<CachedFile>();
+    if (!FastParse(path, data, *predicted, fast.get())) fast.reset();
+  }
+
+  CachedFile* cf = nullptr;
+  bool reuse = false;
+  {
+    std::lock_guard<std::mutex> g(cache_mu_);
+    auto [it, inserted] = cache_.try_emplace(id);
+    cf = &it->second;
+    if (!inserted && cf->generation == generation_) {
+      // Another name of the same inode (a hard link) was read by this
+      // scrape: parse this one on its own, leaving the cached one alone.
+      slot->own = std::make_unique<CachedFile>();
+      cf = slot->own.get();
+      inserted = true;
+    }
+    Unfreeze(cf);
+    reuse = !inserted && cf->name == base && data.size() >= cf->parsed;
+    if (!reuse) *cf = fast ? std::move(*fast) : CachedFile();
+    cf->name = base;
+    cf->generation = generation_;  // claimed: no other thread touches *cf
+  }
+  if (slot->own && slot->keep_fd >= 0) {  // a hard link is never frozen
+    env_->Close(slot->keep_fd);
+    slot->keep_fd = -1;
+  }
+  // A file parsed from the start becomes its prefix's prediction, its bytes
+  // moving there: `made` keeps them alive while `data` points into them.
+  std::shared_ptr<Prediction> made;
+  if (fast && !reuse) {
+    slot->keys_from = predicted;  // keys once the threads are joined
+    slot->keys_cf = cf;
+  } else if (data.size() > cf->parsed) {
+    // The prediction is published at once if the prefix has none, so other
+    // threads can match their files against it while this one interns its
+    // keys.
+    bool early = false;
+    std::shared_ptr<Prediction> newer;  // published since the lookup
+    if (cf->keys.empty() && !slot->own) {
+      made = std::make_shared<Prediction>();
+      if (reader::DetectLayout(data, format::kHeaderSize, ValueLayout::k16,
+                               path, &made->layout).ok() &&
+          reader::WalkEntries(data, format::kHeaderSize, made->layout, path,
+                              [&](uint64_t off, std::string_view, uint64_t) {
+                                made->entry_offsets.push_back(
+                                    static_cast<uint32_t>(off));
+                              }).ok()) {
+        std::swap(made->raw, *buf);  // the bytes move, no copy
+        data = made->raw;
+        std::lock_guard<std::mutex> g(cache_mu_);
+        auto p = predicted_.find(prefix);
+        if (p == predicted_.end()) {
+          predicted_[prefix] = made;
+          early = true;
+        } else if (p->second != predicted) {
+          newer = p->second;
+        }
+      } else {
+        made.reset();  // a bad file: Parse says why
+      }
+    }
+    // Another thread began the same prefix at the same time and published
+    // first: match against its file rather than wait to intern.
+    if (newer) {
+      auto f = std::make_unique<CachedFile>();
+      if (FastParse(path, data, *newer, f.get())) {
+        f->name = base;
+        f->generation = generation_;
+        *cf = std::move(*f);  // still claimed by this thread
+        slot->keys_from = newer;
+        slot->keys_cf = cf;
+      }
+    }
+    bool ok = true;
+    if (!slot->keys_from) {
+      std::lock_guard<std::mutex> t(table_mu_);
+      const Prediction* use =
+          predicted && predicted->complete && !predicted->failed
+              ? predicted.get()
+              : nullptr;
+      ok = Parse(path, data, *name, use, cf, err, made.get());
+      if (!ok && reuse) {  // not an append after all: from the start
+        *cf = CachedFile();
+        cf->name = base;
+        cf->generation = generation_;
+        reuse = false;
+        ok = Parse(path, data, *name, use, cf, err, nullptr);
+      }
+      if (made) (ok ? made->complete : made->failed) = true;
+    }
+    std::lock_guard<std::mutex> g(cache_mu_);
+    if (made && !slot->keys_from) {  // (else it only holds `data`)
+      auto p = predicted_.find(prefix);
+      if (ok && !early) {
+        predicted_[prefix] = made;  // the latest file parsed from the start
+      } else if (!ok && p != predicted_.end() && p->second == made) {
+        predicted_.erase(p);
+      }
+    }
+    if (!ok) {
+      if (!slot->own) cache_.erase(id);
+      return;
+    }
+  }
+  ++(reuse ? stats->cache_hits : stats->cache_misses);
+  cf->magic = magic;
+  const bool candidate = slot->keep_fd >= 0;
+  const bool left_out =
+      verdict.state == WriterState::kDead && format::IsLiveMode(name->mode);
+  ScrapeFile* sf = &slot->file;
+  const size_t n = cf->offsets.size();
+  if (left_out && !candidate) {
+    stats->pruned_series += n;
+    slot->outcome = Outcome::kLeftOut;
+    return;
+  }
+  sf->own_values.resize(n);
+  const char* p = data.data();
+  for (size_t i = 0; i < n; ++i) {
+    sf->own_values[i] = reader::LoadDouble(p + cf->offsets[i]);
+  }
+  if (cf->layout == ValueLayout::k16) {
+    sf->own_timestamps.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      sf->own_timestamps[i] = reader::LoadDouble(p + cf->offsets[i] + 8);
+    }
+  }
+  sf->values = sf->own_values;
+  sf->timestamps = sf->own_timestamps;
+  sf->cache = cf;
+  if (left_out) {
+    stats->pruned_series += n;
+    slot->outcome = Outcome::kLeftOut;
+    return;
+  }
+  sf->name = std::move(*name);
+  stats->entries += n;
+  slot->outcome = Outcome::kMerged;
+}
+
+void DirectoryCollector::Impl::TakeKeys(const std::vector<std::string>& names,
+                                        std::vector<Slot>* slots) {
+  for (size_t i = 0; i < slots->size(); ++i) {
+    Slot& slot = (*slots)[i];
+    while (slot.keys_from) {
+      const Prediction& p = *slot.keys_from;
+      CachedFile* cf = slot.keys_cf;
+      if (p.complete && !p.failed) {
+        const size_t n = cf->offsets.size();
+        cf->keys.assign(p.keys.begin(), p.keys.begin() + n);
+        for (const auto& [family, key, entry] : p.families) {
+          if (entry < n) cf->families.emplace_back(family, key);
+        }
+        slot.keys_from.reset();
+        break;
+      }
+      // The file it matched was bad, so this one (the same keys) is too:
+      // read it again, alone now, to say why. (Every prediction left is
+      // complete, so this ends.)
+      if (slot.keep_fd >= 0) env_->Close(slot.keep_fd);
+      cache_.erase(slot.id);
+      slot = Slot();
+      ReadFile(names[i], &read_bufs_[0], &slot);
+    }
+  }
+}
+
+}  // namespace promdir
