@@ -43,16 +43,13 @@ print("%.6f %.6f" % (time.perf_counter() - t, time.process_time() - c))
 EOF
 }
 
-cold_time() {  # seconds for `promdir collect` in a new process
-  local d=$1 t0 t1
-  t0=$(date +%s.%N)
+cold_time() {  # seconds for `promdir collect` in a new process (fork+exec to exit)
+  local d=$1 TIMEFORMAT=%R
   if [ -x "$CLI" ]; then
-    "$CLI" collect --dir "$d" --liveness none >/dev/null
+    { time "$CLI" collect --dir "$d" --liveness none >/dev/null; } 2>&1
   else
-    "$BENCH" --dir "$d" --print >/dev/null 2>&1
+    { time "$BENCH" --dir "$d" --print >/dev/null 2>/dev/null; } 2>&1
   fi
-  t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc -l
 }
 
 mkdir -p "$WORK"

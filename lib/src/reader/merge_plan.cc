@@ -2,6 +2,7 @@
 #include "lib/src/reader/merge_internal.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "lib/src/reader/exposition_internal.h"
 
@@ -84,30 +85,88 @@ bool OpenMetricsValid(const Plan& plan, const PlanFamily& pf) {
 }  // namespace
 
 // Renders the plan; the same bytes as AppendFamilies on its model.
-void RenderPlan(const Plan& plan, ExpositionFormat format, std::string* out) {
+namespace {
+
+void AppendSamples(const Plan& plan, const PlanFamily& pf, size_t from,
+                   size_t to, std::string* out) {
+  for (size_t i = from; i < to; ++i) {
+    const PlanSample& s = pf.samples[i];
+    if (s.writer == kNoId) {
+      out->append(s.series->text);
+    } else {
+      AppendWithPid(*s.series, s.pid_split, plan.writer_labels[s.writer], out);
+    }
+    exposition::AppendValue(s.value, out);
+  }
+}
+
+// Renders families [first, last) whole, with the samples of family `first`
+// from `skip` on (no header when skip > 0: the other half wrote it), and
+// of family `last` (if any) up to `upto`, with its header.
+void RenderRange(const Plan& plan, ExpositionFormat format, size_t first,
+                 size_t skip, size_t last, size_t upto, std::string* out) {
+  for (size_t f = first; f < last || (f == last && upto > 0 &&
+                                       f < plan.families.size());
+       ++f) {
+    const PlanFamily& pf = plan.families[f];
+    const size_t from = f == first ? skip : 0;
+    const size_t to = f == last ? upto : pf.samples.size();
+    if (from == 0) {
+      if (format == ExpositionFormat::kOpenMetrics100 &&
+          to == pf.samples.size() && !OpenMetricsValid(plan, pf)) {
+        AppendFamilies(format, {ToModel(plan, pf)}, out);
+        continue;
+      }
+      exposition::AppendHeader(format, *pf.name, *pf.help, pf.type, out);
+    }
+    AppendSamples(plan, pf, from, to, out);
+  }
+}
+
+size_t Estimate(const Plan& plan) {
   size_t estimate = 0;
   for (const PlanFamily& pf : plan.families) {
     estimate += 128 + pf.samples.size() *
                           (pf.samples.empty() ? 0
                                               : pf.samples[0].series->text.size() + 32);
   }
-  out->reserve(out->size() + estimate);
-  for (const PlanFamily& pf : plan.families) {
-    if (format == ExpositionFormat::kOpenMetrics100 && !OpenMetricsValid(plan, pf)) {
-      AppendFamilies(format, {ToModel(plan, pf)}, out);
-      continue;
-    }
-    exposition::AppendHeader(format, *pf.name, *pf.help, pf.type, out);
-    for (const PlanSample& s : pf.samples) {
-      if (s.writer == kNoId) {
-        out->append(s.series->text);
-      } else {
-        AppendWithPid(*s.series, s.pid_split, plan.writer_labels[s.writer],
-                      out);
-      }
-      exposition::AppendValue(s.value, out);
-    }
+  return estimate;
+}
+
+}  // namespace
+
+void RenderPlan(const Plan& plan, ExpositionFormat format, std::string* out) {
+  size_t total = 0;
+  for (const PlanFamily& pf : plan.families) total += pf.samples.size();
+  const size_t n = plan.families.size();
+  out->reserve(out->size() + Estimate(plan));
+  if (total < 8192) {
+    RenderRange(plan, format, 0, 0, n, 0, out);
+    return;
   }
+  // Two halves by sample count, rendered at once on two threads. A family
+  // split in two must be one OpenMetrics takes as it is (else it goes
+  // whole into the first half).
+  size_t mid = 0, at = 0, seen = 0;
+  for (; mid < n; ++mid) {
+    size_t size = plan.families[mid].samples.size();
+    if (seen + size > total / 2) {
+      at = total / 2 - seen;
+      break;
+    }
+    seen += size;
+  }
+  if (mid < n && at > 0 && format == ExpositionFormat::kOpenMetrics100 &&
+      !OpenMetricsValid(plan, plan.families[mid])) {
+    ++mid;
+    at = 0;
+  }
+  std::string second;
+  second.reserve(Estimate(plan) / 2 + 4096);
+  std::thread other([&] { RenderRange(plan, format, mid, at, n, 0, &second); });
+  RenderRange(plan, format, 0, 0, mid, at, out);
+  other.join();
+  out->append(second);
 }
 
 }  // namespace promdir::merge_detail
