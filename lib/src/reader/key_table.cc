@@ -71,10 +71,9 @@ uint32_t KeyTable::InternSeries(uint32_t family, std::string_view sample,
                                 const LabelPairs& labels,
                                 std::string_view skip) {
   AppendSeriesId(family, sample, labels, skip, &sid_);
-  auto it = series_index_.find(sid_);
-  if (it != series_index_.end()) return it->second;
-  uint32_t id = static_cast<uint32_t>(series_.size());
-  series_index_.emplace(sid_, id);
+  const uint32_t id = static_cast<uint32_t>(series_.size());
+  auto [it, inserted] = series_index_.try_emplace(sid_, id);  // one hash
+  if (!inserted) return it->second;
   Series& s = series_.emplace_back();  // a deque: references stay valid
   s.family = family;
   s.sample_name = std::string(sample);
