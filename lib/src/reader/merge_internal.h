@@ -236,6 +236,8 @@ class DirectoryCollector::Impl {
   // for writing. Closes every kept descriptor.
   void Freeze(const std::vector<std::string>& names, std::vector<Slot>* slots);
   void Unfreeze(CachedFile* cf);
+  // Unfreezes the file frozen under `name`, if any.
+  void UnfreezeNamed(const std::string& name);
   // Serves a frozen file without opening it.
   void ServeUnchanged(CachedFile* cf, format::FileName name, Slot* slot);
   // Marks `series` touched by this scrape; true the first time (its

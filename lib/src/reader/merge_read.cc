@@ -8,6 +8,18 @@
 
 namespace promdir {
 
+namespace {
+
+// True iff the entry at `off` (its key length field, then `key_size` key
+// bytes, at `entry`) is entry `index` of `p`'s file, byte for byte.
+bool SameEntry(const merge_detail::Prediction& p, size_t index, uint64_t off,
+               const char* entry, size_t key_size) {
+  return index < p.entry_offsets.size() && p.entry_offsets[index] == off &&
+         p.raw.size() >= off + 4 + key_size &&
+         std::memcmp(p.raw.data() + off, entry, 4 + key_size) == 0;
+}
+
+}  // namespace
 
 bool DirectoryCollector::Impl::FastParse(const std::string& path,
                                          std::string_view data,
@@ -22,18 +34,13 @@ bool DirectoryCollector::Impl::FastParse(const std::string& path,
           .ok()) {
     return false;  // (the 16-byte walk of an 8-byte file fails at once)
   }
-  const size_t limit = predicted.entry_offsets.size();
-  cf->offsets.reserve(limit);
-  const std::string& raw = predicted.raw;
+  cf->offsets.reserve(predicted.entry_offsets.size());
   bool same = true;
   ReadError e = reader::WalkEntries(
       data, format::kHeaderSize, layout, path,
       [&](uint64_t off, std::string_view key, uint64_t voff) {
-        size_t index = cf->offsets.size();
-        if (!same || index >= limit || predicted.entry_offsets[index] != off ||
-            raw.size() < off + 4 + key.size() ||
-            std::memcmp(raw.data() + off, data.data() + off,
-                        4 + key.size()) != 0) {
+        if (!same || !SameEntry(predicted, cf->offsets.size(), off,
+                                data.data() + off, key.size())) {
           same = false;
           return;
         }
@@ -80,12 +87,7 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
         uint32_t id;
         // The same key at the same offset of the previous file: two
         // sequential buffers compared, no hashing.
-        if (index < pred.keys.size() && pred.entry_offsets[index] == off &&
-            pred.raw.size() >= off + 4 + key.size() &&
-            reader::LoadInt32(pred.raw.data() + off) ==
-                static_cast<int32_t>(key.size()) &&
-            std::memcmp(pred.raw.data() + off + 4, key.data(),
-                        key.size()) == 0) {
+        if (SameEntry(pred, index, off, data.data() + off, key.size())) {
           id = pred.keys[index];
         } else {
           id = table_.Intern(key);
@@ -133,7 +135,8 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   ScrapeStats* stats = &slot->stats;
   ReadError* err = &slot->err;
   slot->outcome = Outcome::kBad;
-  if (freeze_ok_) {
+  std::optional<format::FileName> name = format::ParseFileName(base);
+  if (freeze_ok_ && name) {
     CachedFile* frozen = nullptr;
     {
       std::lock_guard<std::mutex> g(cache_mu_);
@@ -147,8 +150,7 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
         }
       }
     }
-    std::optional<format::FileName> name = format::ParseFileName(base);
-    if (frozen != nullptr && name) {
+    if (frozen != nullptr) {
       ServeUnchanged(frozen, std::move(*name), slot);
       return;
     }
@@ -161,7 +163,6 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
     return;
   }
   if (!err->ok()) return;
-  std::optional<format::FileName> name = format::ParseFileName(base);
   if (!name) {
     env_->Close(fd);
     *err = reader::Bad(BadReason::kUnknownType, path,
@@ -268,6 +269,8 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
                               }).ok()) {
         std::swap(made->raw, *buf);  // the bytes move, no copy
         data = made->raw;
+        cf->layout = made->layout;  // Parse need not detect it again
+        cf->layout_known = true;
         std::lock_guard<std::mutex> g(cache_mu_);
         auto p = predicted_.find(prefix);
         if (p == predicted_.end()) {
@@ -330,25 +333,22 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
       verdict.state == WriterState::kDead && format::IsLiveMode(name->mode);
   ScrapeFile* sf = &slot->file;
   const size_t n = cf->offsets.size();
-  if (left_out && !candidate) {
-    stats->pruned_series += n;
-    slot->outcome = Outcome::kLeftOut;
-    return;
-  }
-  sf->own_values.resize(n);
-  const char* p = data.data();
-  for (size_t i = 0; i < n; ++i) {
-    sf->own_values[i] = reader::LoadDouble(p + cf->offsets[i]);
-  }
-  if (cf->layout == ValueLayout::k16) {
-    sf->own_timestamps.resize(n);
+  if (!left_out || candidate) {  // (a left-out file's values only to freeze)
+    sf->own_values.resize(n);
+    const char* p = data.data();
     for (size_t i = 0; i < n; ++i) {
-      sf->own_timestamps[i] = reader::LoadDouble(p + cf->offsets[i] + 8);
+      sf->own_values[i] = reader::LoadDouble(p + cf->offsets[i]);
     }
+    if (cf->layout == ValueLayout::k16) {
+      sf->own_timestamps.resize(n);
+      for (size_t i = 0; i < n; ++i) {
+        sf->own_timestamps[i] = reader::LoadDouble(p + cf->offsets[i] + 8);
+      }
+    }
+    sf->values = sf->own_values;
+    sf->timestamps = sf->own_timestamps;
+    sf->cache = cf;
   }
-  sf->values = sf->own_values;
-  sf->timestamps = sf->own_timestamps;
-  sf->cache = cf;
   if (left_out) {
     stats->pruned_series += n;
     slot->outcome = Outcome::kLeftOut;

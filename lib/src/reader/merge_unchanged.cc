@@ -8,11 +8,18 @@
 
 namespace promdir {
 
-
 void DirectoryCollector::Impl::Unfreeze(CachedFile* cf) {
   if (!cf->frozen) return;
   frozen_.erase(cf->name);
   cf->Unfreeze();
+}
+
+void DirectoryCollector::Impl::UnfreezeNamed(const std::string& name) {
+  auto it = frozen_.find(name);
+  if (it == frozen_.end()) return;
+  auto f = cache_.find(it->second);
+  frozen_.erase(it);
+  if (f != cache_.end()) f->second.Unfreeze();
 }
 
 bool DirectoryCollector::Impl::ApplyChanges() {
@@ -40,13 +47,7 @@ bool DirectoryCollector::Impl::ApplyChanges() {
     return ApplyChanges();
   }
   // Every open since the last scrape's Freeze is another process's.
-  for (const Env::Change& c : changes) {
-    auto it = frozen_.find(c.name);
-    if (it == frozen_.end()) continue;
-    auto f = cache_.find(it->second);
-    frozen_.erase(it);
-    if (f != cache_.end()) f->second.Unfreeze();
-  }
+  for (const Env::Change& c : changes) UnfreezeNamed(c.name);
   return true;
 }
 
@@ -75,11 +76,7 @@ void DirectoryCollector::Impl::Freeze(const std::vector<std::string>& names,
     // by another process before the lease probe below is seen by it.
     if (c.open_only && read_now.count(c.name)) continue;
     changed.insert(c.name);
-    auto it = frozen_.find(c.name);
-    if (it == frozen_.end()) continue;
-    auto f = cache_.find(it->second);
-    frozen_.erase(it);
-    if (f != cache_.end()) f->second.Unfreeze();
+    UnfreezeNamed(c.name);
   }
   for (size_t i = 0; i < slots->size(); ++i) {
     Slot& slot = (*slots)[i];
