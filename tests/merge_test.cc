@@ -209,6 +209,67 @@ TEST_CASE("a later scrape parses only appended entries and rereads values") {
   CHECK_FALSE(s.count("a_total{x=\"1\"}"));
 }
 
+TEST_CASE("files that share their entries each keep their own as they grow") {
+  // Files of one prefix with the same entries share one entry table; a
+  // file that grows must get its own, and leave the others' alone. After
+  // every step, a warm scrape must equal a cold one.
+  test::TempDir d;
+  const std::string a = Key("c", "c_total", "\"k\": \"a\"");
+  const std::string b = Key("c", "c_total", "\"k\": \"b\"");
+  const std::string c2 = Key("c", "c_total", "\"k\": \"c\"");
+  const std::string d2 = Key("c", "c_total", "\"k\": \"d\"");
+  auto write = [&](const std::string& name, FileBuilder& fb) {
+    test::WriteFile(d.File(name), fb.Build());
+  };
+  std::unique_ptr<DirectoryCollector> warm(NewCollector(d.path()));
+  auto check = [&](const std::map<std::string, double>& want) {
+    auto got = Samples(warm.get());
+    std::unique_ptr<DirectoryCollector> cold(NewCollector(d.path()));
+    CHECK(got == Samples(cold.get()));
+    CHECK(got == want);
+  };
+  for (ValueLayout layout : {ValueLayout::k8, ValueLayout::k16}) {
+    CAPTURE(static_cast<int>(layout));
+    for (const char* f : {"counter_1.db", "counter_2.db", "counter_3.db"}) {
+      ::unlink(d.File(f).c_str());
+    }
+    warm.reset(NewCollector(d.path()));
+    FileBuilder f1(layout), f2(layout), f3(layout);
+    f1.Add(a, 1).Add(b, 2);
+    f2.Add(a, 10).Add(b, 20);
+    f3.Add(a, 100);  // the first entries of the others'
+    write("counter_1.db", f1);
+    write("counter_2.db", f2);
+    write("counter_3.db", f3);
+    check({{"c_total{k=\"a\"}", 111}, {"c_total{k=\"b\"}", 22}});
+
+    FileBuilder g2(layout);  // grows, and changes a value in place
+    g2.Add(a, 11).Add(b, 20).Add(c2, 5);
+    write("counter_2.db", g2);
+    check({{"c_total{k=\"a\"}", 112},
+           {"c_total{k=\"b\"}", 22},
+           {"c_total{k=\"c\"}", 5}});
+
+    f1.Add(d2, 7);  // another grows differently
+    write("counter_1.db", f1);
+    check({{"c_total{k=\"a\"}", 112},
+           {"c_total{k=\"b\"}", 22},
+           {"c_total{k=\"c\"}", 5},
+           {"c_total{k=\"d\"}", 7}});
+
+    f3.Add(b, 1000).Add(d2, 3);  // the shortest catches up, its own way
+    write("counter_3.db", f3);
+    check({{"c_total{k=\"a\"}", 112},
+           {"c_total{k=\"b\"}", 1022},
+           {"c_total{k=\"c\"}", 5},
+           {"c_total{k=\"d\"}", 10}});
+    check({{"c_total{k=\"a\"}", 112},
+           {"c_total{k=\"b\"}", 1022},
+           {"c_total{k=\"c\"}", 5},
+           {"c_total{k=\"d\"}", 10}});
+  }
+}
+
 // An Env that lists a file which is gone by the time it is read.
 class VanishingEnv : public EnvWrapper {
  public:

@@ -49,8 +49,11 @@ void WriteHeaderLines(std::string_view name, std::string_view help,
 
 namespace exposition {
 
-void AppendSeries(std::string_view name, const Labels& labels,
-                  std::string* out) {
+namespace {
+
+template <typename LabelList>
+void AppendSeriesOf(std::string_view name, const LabelList& labels,
+                    std::string* out) {
   out->append(name);
   if (labels.empty()) return;
   out->push_back('{');
@@ -64,6 +67,50 @@ void AppendSeries(std::string_view name, const Labels& labels,
     out->push_back('"');
   }
   out->push_back('}');
+}
+
+template <typename LabelList>
+bool SampleValid(MetricType type, std::string_view family,
+                 std::string_view name, const LabelList& labels, double value,
+                 bool* has_inf) {
+  if (type != MetricType::kCounter && type != MetricType::kHistogram &&
+      type != MetricType::kSummary) {
+    return true;
+  }
+  if (name.size() <= family.size() || !name.starts_with(family)) return false;
+  std::string_view suffix = name.substr(family.size());
+  if (type == MetricType::kCounter && suffix != "_total") return false;
+  if (type == MetricType::kSummary && suffix != "_count" && suffix != "_sum") {
+    return false;
+  }
+  if (type == MetricType::kHistogram && suffix != "_count" &&
+      suffix != "_sum" && suffix != "_bucket") {
+    return false;
+  }
+  if (std::isnan(value) || value < 0) return false;
+  if ((suffix == "_count" || suffix == "_bucket") &&
+      value != std::floor(value)) {
+    return false;
+  }
+  if (suffix == "_bucket") {
+    for (const auto& [k, v] : labels) {
+      if (k == "le" && v == "+Inf") *has_inf = true;
+      if (k == "le" && !v.empty() && v[0] == '-') return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void AppendSeries(std::string_view name, const Labels& labels,
+                  std::string* out) {
+  AppendSeriesOf(name, labels, out);
+}
+
+void AppendSeries(std::string_view name, std::span<const LabelView> labels,
+                  std::string* out) {
+  AppendSeriesOf(name, labels, out);
 }
 
 void AppendValue(double value, std::string* out) {
@@ -95,32 +142,14 @@ void AppendHeader(ExpositionFormat format, std::string_view family,
 bool OpenMetricsSampleValid(MetricType type, std::string_view family,
                             std::string_view name, const Labels& labels,
                             double value, bool* has_inf) {
-  if (type != MetricType::kCounter && type != MetricType::kHistogram &&
-      type != MetricType::kSummary) {
-    return true;
-  }
-  if (name.size() <= family.size() || !name.starts_with(family)) return false;
-  std::string_view suffix = name.substr(family.size());
-  if (type == MetricType::kCounter && suffix != "_total") return false;
-  if (type == MetricType::kSummary && suffix != "_count" && suffix != "_sum") {
-    return false;
-  }
-  if (type == MetricType::kHistogram && suffix != "_count" &&
-      suffix != "_sum" && suffix != "_bucket") {
-    return false;
-  }
-  if (std::isnan(value) || value < 0) return false;
-  if ((suffix == "_count" || suffix == "_bucket") &&
-      value != std::floor(value)) {
-    return false;
-  }
-  if (suffix == "_bucket") {
-    for (const auto& [k, v] : labels) {
-      if (k == "le" && v == "+Inf") *has_inf = true;
-      if (k == "le" && !v.empty() && v[0] == '-') return false;
-    }
-  }
-  return true;
+  return SampleValid(type, family, name, labels, value, has_inf);
+}
+
+bool OpenMetricsSampleValid(MetricType type, std::string_view family,
+                            std::string_view name,
+                            std::span<const LabelView> labels, double value,
+                            bool* has_inf) {
+  return SampleValid(type, family, name, labels, value, has_inf);
 }
 
 bool OpenMetricsValid(const MetricFamily& f) {

@@ -5,8 +5,10 @@
 #ifndef PROMDIR_LIB_SRC_READER_EXPOSITION_INTERNAL_H_
 #define PROMDIR_LIB_SRC_READER_EXPOSITION_INTERNAL_H_
 
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "promdir/exposition.h"
 
@@ -15,6 +17,10 @@ namespace promdir::exposition {
 // Appends `name{k="v",...}` (label values escaped; no braces without
 // labels). The same in both formats.
 void AppendSeries(std::string_view name, const Labels& labels, std::string* out);
+// The same for labels viewed elsewhere (the merge engine's key table).
+using LabelView = std::pair<std::string_view, std::string_view>;
+void AppendSeries(std::string_view name, std::span<const LabelView> labels,
+                  std::string* out);
 
 // Appends " <value>\n".
 void AppendValue(double value, std::string* out);
@@ -33,6 +39,10 @@ bool OpenMetricsValid(const MetricFamily& f);
 bool OpenMetricsSampleValid(MetricType type, std::string_view family,
                             std::string_view name, const Labels& labels,
                             double value, bool* has_inf);
+bool OpenMetricsSampleValid(MetricType type, std::string_view family,
+                            std::string_view name,
+                            std::span<const LabelView> labels, double value,
+                            bool* has_inf);
 
 }  // namespace promdir::exposition
 

@@ -10,34 +10,26 @@ namespace promdir::reader {
 
 namespace {
 
-// The identity of a series in series_index_: family, sample name and
-// labels, NUL-separated, skipping the label named `skip` (if any).
-void AppendSeriesId(uint32_t family, std::string_view sample,
-                    const LabelPairs& labels, std::string_view skip,
-                    std::string* id) {
-  id->clear();
-  id->append(reinterpret_cast<const char*>(&family), sizeof family);
-  id->append(sample);
-  id->push_back('\0');
-  for (const auto& [k, v] : labels) {
-    if (!skip.empty() && k == skip) continue;
-    id->append(k);
-    id->push_back('\0');
-    id->append(v);
-    id->push_back('\0');
-  }
+uint32_t Hash32(std::string_view s) {
+  uint64_t h = std::hash<std::string_view>()(s);
+  return static_cast<uint32_t>(h ^ (h >> 32));
+}
+
+uint32_t SeriesHash(uint32_t family, std::string_view text) {
+  return Hash32(text) ^ (family * 0x9e3779b9u);
 }
 
 }  // namespace
 
 uint32_t KeyTable::Intern(std::string_view key) {
-  auto it = key_index_.find(key);
-  if (it != key_index_.end()) return it->second;
-  uint32_t id = static_cast<uint32_t>(keys_.size());
-  auto node = key_index_.emplace(std::string(key), id).first;
-  keys_.emplace_back();
-  KeyInfo info;
-  info.bytes = node->first;  // nodes never move
+  const uint32_t h = Hash32(key);
+  uint32_t found = key_index_.Find(
+      h, [&](uint32_t id) { return keys_[id].bytes == key; });
+  if (found != FlatIndex::kAbsent) return found;
+  const uint32_t id = static_cast<uint32_t>(keys_.size());
+  KeyInfo& info = keys_.emplace_back();
+  info.bytes = arena_.Copy(key);
+  key_index_.Insert(h, id);
   // CheckKey with the histogram type also finds a non-numeric `le`; the
   // caller decides whether that matters (only in histogram files).
   DecodedKey& k = scratch_;  // reused: its strings keep their capacity
@@ -48,46 +40,69 @@ uint32_t KeyTable::Intern(std::string_view key) {
   }
   if (info.bad == BadReason::kNone) {
     info.family = InternFamily(k.metric_name);
-    info.series = InternSeries(info.family, k.sample_name, k.labels);
+    views_.clear();
+    for (const auto& [name, value] : k.labels) views_.emplace_back(name, value);
+    info.series = InternSeries(info.family, k.sample_name, views_);
     info.help = &*helps_.insert(k.help).first;  // one copy per distinct help
   }
   key_family_.push_back(info.family);
   key_flags_.push_back((info.bad != BadReason::kNone ? kBadFlag : 0) |
                        (info.bad_le ? kBadLeFlag : 0));
-  keys_[id] = std::move(info);
   return id;
 }
 
 uint32_t KeyTable::InternFamily(std::string_view name) {
-  auto it = family_index_.find(name);
-  if (it != family_index_.end()) return it->second;
-  uint32_t id = static_cast<uint32_t>(families_.size());
+  const uint32_t h = Hash32(name);
+  uint32_t found = family_index_.Find(
+      h, [&](uint32_t id) { return families_[id] == name; });
+  if (found != FlatIndex::kAbsent) return found;
+  const uint32_t id = static_cast<uint32_t>(families_.size());
   families_.emplace_back(name);
-  family_index_.emplace(std::string(name), id);
+  family_index_.Insert(h, id);
   return id;
 }
 
 uint32_t KeyTable::InternSeries(uint32_t family, std::string_view sample,
-                                const LabelPairs& labels,
+                                std::span<const LabelView> labels,
                                 std::string_view skip) {
-  AppendSeriesId(family, sample, labels, skip, &sid_);
-  const uint32_t id = static_cast<uint32_t>(series_.size());
-  auto [it, inserted] = series_index_.try_emplace(sid_, id);  // one hash
-  if (!inserted) return it->second;
-  Series& s = series_.emplace_back();  // a deque: references stay valid
-  s.family = family;
-  s.sample_name = std::string(sample);
-  s.labels.reserve(labels.size());
-  for (const auto& p : labels) {
-    if (skip.empty() || p.first != skip) s.labels.push_back(p);
+  // The exposed text names the series: label names are identifiers and
+  // values are escaped, so distinct (sample, labels) give distinct texts.
+  std::span<const LabelView> use = labels;
+  if (!skip.empty()) {
+    kept_.clear();
+    for (const LabelView& p : labels) {
+      if (p.first != skip) kept_.push_back(p);
+    }
+    use = kept_;
   }
-  exposition::AppendSeries(s.sample_name, s.labels, &s.text);
-  DeriveBucket(id);
+  text_.clear();
+  exposition::AppendSeries(sample, use, &text_);
+  const uint32_t h = SeriesHash(family, text_);
+  uint32_t found = series_index_.Find(h, [&](uint32_t id) {
+    return series_[id].family == family && series_[id].text == text_;
+  });
+  if (found != FlatIndex::kAbsent) return found;
+  const uint32_t id = static_cast<uint32_t>(series_.size());
+  Series& s = series_.emplace_back();  // chunked: references stay valid
+  s.family = family;
+  s.text = arena_.Copy(text_);
+  s.sample_name = s.text.substr(0, sample.size());
+  if (!use.empty()) {
+    auto* copy = static_cast<LabelView*>(
+        arena_.Allocate(use.size() * sizeof(LabelView), alignof(LabelView)));
+    for (size_t i = 0; i < use.size(); ++i) {
+      new (copy + i) LabelView(arena_.Copy(use[i].first),
+                               arena_.Copy(use[i].second));
+    }
+    s.labels = {copy, use.size()};
+  }
+  series_index_.Insert(h, id);
+  DeriveBucket(id);  // may intern more series: text_ and kept_ are done
   return id;
 }
 
 void KeyTable::DeriveBucket(uint32_t id) {
-  // series_ is a deque, so these references survive the interning below.
+  // Series never move, so this reference survives the interning below.
   Series& s = series_[id];
   auto le = std::find_if(s.labels.begin(), s.labels.end(),
                          [](const auto& p) { return p.first == "le"; });
@@ -98,16 +113,21 @@ void KeyTable::DeriveBucket(uint32_t id) {
   const std::string& fname = families_[family];
   s.has_le = true;
   s.le = *bound;
-  std::string canonical = GoFloat(*bound);
   uint32_t group = InternSeries(family, "", s.labels, "le");
-  uint32_t count = InternSeries(family, fname + "_count", s.labels, "le");
+  count_name_.assign(fname).append("_count");
+  uint32_t count = InternSeries(family, count_name_, s.labels, "le");
   uint32_t bucket = id;
-  if (le->second != canonical || s.sample_name != fname + "_bucket") {
-    LabelPairs with = s.labels;
+  std::string canonical = GoFloat(*bound);
+  const bool bucket_name = s.sample_name.size() == fname.size() + 7 &&
+                           s.sample_name.starts_with(fname) &&
+                           s.sample_name.ends_with("_bucket");
+  if (le->second != canonical || !bucket_name) {
+    std::vector<LabelView> with(s.labels.begin(), s.labels.end());
     for (auto& p : with) {
       if (p.first == "le") p.second = canonical;
     }
-    bucket = InternSeries(family, fname + "_bucket", with);
+    bucket_name_.assign(fname).append("_bucket");
+    bucket = InternSeries(family, bucket_name_, with);
   }
   s.bucket = bucket;
   s.group = group;

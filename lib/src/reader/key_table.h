@@ -9,32 +9,39 @@
 //
 // Threads: not thread-safe; the merge engine holds its lock while it uses
 // the table. Ids are stable for the table's life, and so are the addresses
-// of Series, KeyInfo and family names (deques), so a renderer may read a
-// Series' name, labels and text without the lock: those never change once
-// made.
+// of Series, KeyInfo, family names and every string and label list they
+// view (chunked storage and an arena), so a renderer may read a Series'
+// name, labels and text without the lock: those never change once made.
+// Interning allocates nothing per key: bytes go to the arena, and the
+// indexes are flat tables of ids.
 
 #ifndef PROMDIR_LIB_SRC_READER_KEY_TABLE_H_
 #define PROMDIR_LIB_SRC_READER_KEY_TABLE_H_
 
 #include <cstdint>
 #include <deque>
+#include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "lib/src/key_codec.h"
+#include "lib/src/reader/arena.h"
+#include "lib/src/reader/exposition_internal.h"
 #include "lib/src/reader/file_reader.h"
 
 namespace promdir::reader {
 
 inline constexpr uint32_t kNoId = 0xffffffffu;
 
+// A label as the table keeps it: views of bytes in the table's arena.
+using LabelView = exposition::LabelView;
+
 struct Series {
   uint32_t family = kNoId;
-  std::string sample_name;
-  LabelPairs labels;  // sorted by name, unique
+  std::string_view sample_name;   // the head of `text`
+  std::span<const LabelView> labels;  // sorted by name, unique
   // Derived series (ids into the same table), made when first needed:
   uint32_t without_pid = kNoId;  // labels without `pid` (gauge merging)
   uint32_t bucket = kNoId;       // with `le` a number: the canonical bucket
@@ -43,7 +50,7 @@ struct Series {
   uint32_t count = kNoId;        // a group's <family>_count series
   double le = 0;                 // a canonical bucket's upper bound
   bool has_le = false;           // labels hold a numeric `le`
-  std::string text;              // `sample_name{labels}` as exposed
+  std::string_view text;         // `sample_name{labels}` as exposed
 };
 
 struct KeyInfo {
@@ -56,15 +63,12 @@ struct KeyInfo {
   const std::string* help = nullptr;  // shared by keys with the same help
 };
 
-struct TransparentHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const {
-    return std::hash<std::string_view>()(s);
-  }
-};
-
 class KeyTable {
  public:
+  KeyTable() = default;
+  KeyTable(const KeyTable&) = delete;
+  KeyTable& operator=(const KeyTable&) = delete;
+
   // Returns the id of `key`, parsing it if it is new.
   uint32_t Intern(std::string_view key);
   const KeyInfo& key(uint32_t id) const { return keys_[id]; }
@@ -100,24 +104,27 @@ class KeyTable {
   uint32_t InternFamily(std::string_view name);
   // The series of (family, sample, labels without the label `skip`).
   uint32_t InternSeries(uint32_t family, std::string_view sample,
-                        const LabelPairs& labels, std::string_view skip = {});
+                        std::span<const LabelView> labels,
+                        std::string_view skip = {});
   void DeriveBucket(uint32_t series);
 
-  std::unordered_map<std::string, uint32_t, TransparentHash, std::equal_to<>>
-      key_index_;
   static constexpr uint8_t kBadFlag = 1, kBadLeFlag = 2;
-  std::deque<KeyInfo> keys_;
+  // Key bytes, series text and labels: stored once, never moved.
+  Arena arena_;
+  FlatIndex key_index_;
+  ChunkedVector<KeyInfo> keys_;
   std::vector<uint32_t> key_family_;
   std::vector<uint8_t> key_flags_;
-  std::unordered_map<std::string, uint32_t, TransparentHash, std::equal_to<>>
-      family_index_;
+  FlatIndex family_index_;
   std::deque<std::string> families_;
-  std::unordered_map<std::string, uint32_t, TransparentHash, std::equal_to<>>
-      series_index_;
-  std::deque<Series> series_;
+  FlatIndex series_index_;
+  ChunkedVector<Series> series_;
   std::unordered_set<std::string> helps_;  // KeyInfo::help points here
-  DecodedKey scratch_;  // Intern's decode buffer
-  std::string sid_;     // InternSeries' id buffer
+  DecodedKey scratch_;              // Intern's decode buffer
+  std::vector<LabelView> views_;    // Intern's labels of scratch_
+  std::string text_;                // InternSeries' text buffer
+  std::vector<LabelView> kept_;     // InternSeries' labels without `skip`
+  std::string count_name_, bucket_name_;  // DeriveBucket's
   std::vector<uint32_t> ranks_;
   std::vector<uint32_t> order_;
 };

@@ -45,6 +45,23 @@ struct FileIdHash {
   }
 };
 
+// The entries of a file, as parsed: which key each entry holds and where
+// its value is. Workers create their series in the same order, so most
+// files of a prefix have the same entries at the same offsets: they share
+// one table (or the first entries of one), so memory grows with the
+// distinct tables, not with the files. A table shared by several owners
+// never changes; a file that grows gets its own copy first (Own).
+struct EntryTable {
+  std::vector<uint32_t> keys;     // key id of each entry
+  std::vector<uint32_t> offsets;  // value offset of each entry
+  // The families in order of first appearance: (family, the key that
+  // first named it, whose help is the family's help; that entry's index).
+  std::vector<std::array<uint32_t, 3>> families;
+  // The series each entry adds to under its files' own type (they share a
+  // prefix). Made by Merge, on the scrape's thread, up to keys.size().
+  std::vector<uint32_t> targets;
+};
+
 // What the engine keeps of one file between scrapes. Files only append, so
 // the entries parsed up to `parsed` stay valid while the file keeps its
 // device, inode and name.
@@ -53,16 +70,12 @@ struct CachedFile {
   bool layout_known = false;
   ValueLayout layout = ValueLayout::k16;
   uint64_t parsed = format::kHeaderSize;
-  std::vector<uint32_t> keys;     // key id of each entry
-  std::vector<uint32_t> offsets;  // value offset of each entry
-  // The families of the file in order of first appearance, with the key
-  // that first named each (its help is the family's help).
-  std::vector<std::pair<uint32_t, uint32_t>> families;
+  // The file's entries: the first `count` of *entries (null until the
+  // first entries are parsed, or taken from a prediction: TakeKeys).
+  std::shared_ptr<EntryTable> entries;
+  uint32_t count = 0;
   uint64_t generation = 0;
   bool magic = false;  // a promdir writer's file
-  // The series each entry adds to under the file's own type (made by
-  // Merge, extended as entries are parsed).
-  std::vector<uint32_t> targets;
   // Unchanged since it was read: no process had it open for writing then,
   // and the directory watch has reported nothing of its name since (not
   // even an open). Scrapes serve these values without opening the file.
@@ -70,6 +83,18 @@ struct CachedFile {
   std::vector<double> frozen_values;
   std::vector<double> frozen_timestamps;  // 16-byte layout only
 
+  // Calls f(family, key) for the file's families in order.
+  template <typename F>
+  void ForEachFamily(F&& f) const {
+    if (!entries) return;
+    for (const auto& [family, key, entry] : entries->families) {
+      if (entry >= count) break;
+      f(family, key);
+    }
+  }
+  // Makes *entries this file's alone, holding exactly its entries, before
+  // it is extended.
+  EntryTable& Own();
   void Unfreeze() {
     frozen = false;
     frozen_values = {};
@@ -77,24 +102,23 @@ struct CachedFile {
   }
 };
 
-// The keys of the last file of a prefix parsed from the start: workers
-// create their series in the same order, so entry i of the next file of
-// that prefix is most likely the same key (one memcmp, no hashing).
+// The entries of the last file of a prefix parsed from the start: entry i
+// of the next file of that prefix is most likely the same key at the same
+// offset (one memcmp, no hashing).
 // A prediction is published as soon as its file's entries are walked, so
 // other reader threads compare their files with it (FastParse) while its
-// keys are still being interned: raw, layout and entry_offsets never
-// change once published; keys and families are filled, and complete or
-// failed set, under table_mu_ by the thread that parses it. FastParse's
-// callers take the keys only after the scrape's threads are joined.
+// keys are still being interned: raw, layout, entry_offsets and
+// value_offsets never change once published; entries is set, and complete
+// or failed, under table_mu_ by the thread that parses it. FastParse's
+// callers take the entries only after the scrape's threads are joined.
 struct Prediction {
   ValueLayout layout = ValueLayout::k16;
-  std::string raw;                     // its bytes in use
-  std::vector<uint32_t> entry_offsets; // where its entries start
-  bool complete = false;               // keys and families are filled
-  bool failed = false;                 // the file is bad: keys are not
-  std::vector<uint32_t> keys;          // its key ids
-  // Its families in order of first appearance: (family, key, entry).
-  std::vector<std::array<uint32_t, 3>> families;
+  std::string raw;                      // its bytes in use
+  std::vector<uint32_t> entry_offsets;  // where its entries start
+  std::vector<uint32_t> value_offsets;  // where their values are
+  bool complete = false;                // entries is set
+  bool failed = false;                  // the file is bad: no entries
+  std::shared_ptr<EntryTable> entries;  // its file's table, shared
 };
 
 // One file merged by this scrape.
@@ -167,6 +191,7 @@ class DirectoryCollector::Impl {
   using FileIdHash = merge_detail::FileIdHash;
   using CachedFile = merge_detail::CachedFile;
   using Prediction = merge_detail::Prediction;
+  using EntryTable = merge_detail::EntryTable;
   using ScrapeFile = merge_detail::ScrapeFile;
   using FamilyState = merge_detail::FamilyState;
   using AllGaugeValue = merge_detail::AllGaugeValue;

@@ -23,7 +23,7 @@ MetricType TypeOf(FileType t) {
 // start (or where `}` is, when `pid` sorts last).
 void AppendWithPid(const Series& s, uint32_t split, const std::string& pid,
                    std::string* out) {
-  const std::string& text = s.text;
+  const std::string_view text = s.text;
   if (s.labels.empty()) {
     out->append(text);
     out->push_back('{');
@@ -31,19 +31,23 @@ void AppendWithPid(const Series& s, uint32_t split, const std::string& pid,
     out->push_back('}');
     return;
   }
-  out->append(text, 0, split);
+  out->append(text.substr(0, split));
   const bool last = split + 1 == text.size();
   if (last) out->push_back(',');
   out->append(pid);
   if (!last) out->push_back(',');
-  out->append(text, split, std::string::npos);
+  out->append(text.substr(split));
 }
 
 // The labels of a sample, with the writer's `pid` in its sorted place.
 namespace {
 
 Labels LabelsOf(const Plan& plan, const PlanSample& s) {
-  Labels labels = s.series->labels;
+  Labels labels;
+  labels.reserve(s.series->labels.size() + 1);
+  for (const auto& [name, value] : s.series->labels) {
+    labels.emplace_back(name, value);
+  }
   if (s.writer != kNoId) {
     auto pos = std::find_if(labels.begin(), labels.end(),
                             [](const auto& p) { return p.first > "pid"; });
@@ -61,7 +65,8 @@ MetricFamily ToModel(const Plan& plan, const PlanFamily& pf) {
   mf.type = pf.type;
   mf.samples.reserve(pf.samples.size());
   for (const PlanSample& s : pf.samples) {
-    mf.samples.push_back(Sample{s.series->sample_name, LabelsOf(plan, s), s.value});
+    mf.samples.push_back(Sample{std::string(s.series->sample_name),
+                                LabelsOf(plan, s), s.value});
   }
   return mf;
 }

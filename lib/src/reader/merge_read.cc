@@ -34,24 +34,52 @@ bool DirectoryCollector::Impl::FastParse(const std::string& path,
           .ok()) {
     return false;  // (the 16-byte walk of an 8-byte file fails at once)
   }
-  cf->offsets.reserve(predicted.entry_offsets.size());
+  size_t n = 0;
   bool same = true;
   ReadError e = reader::WalkEntries(
       data, format::kHeaderSize, layout, path,
-      [&](uint64_t off, std::string_view key, uint64_t voff) {
-        if (!same || !SameEntry(predicted, cf->offsets.size(), off,
-                                data.data() + off, key.size())) {
+      [&](uint64_t off, std::string_view key, uint64_t) {
+        if (!same ||
+            !SameEntry(predicted, n, off, data.data() + off, key.size())) {
           same = false;
           return;
         }
-        cf->offsets.push_back(static_cast<uint32_t>(voff));
+        ++n;  // (its value is at predicted.value_offsets[n])
       });
   if (!e.ok() || !same) return false;
   cf->layout = layout;
   cf->layout_known = true;
   cf->parsed = data.size();
+  cf->count = static_cast<uint32_t>(n);
   return true;
 }
+
+namespace merge_detail {
+
+EntryTable& CachedFile::Own() {
+  if (entries && entries.use_count() == 1 && entries->keys.size() == count) {
+    return *entries;
+  }
+  auto mine = std::make_shared<EntryTable>();
+  if (entries) {
+    const EntryTable& from = *entries;
+    mine->keys.assign(from.keys.begin(), from.keys.begin() + count);
+    mine->offsets.assign(from.offsets.begin(), from.offsets.begin() + count);
+    for (const auto& f : from.families) {
+      if (f[2] >= count) break;
+      mine->families.push_back(f);
+    }
+    mine->targets.assign(
+        from.targets.begin(),
+        from.targets.begin() + std::min<size_t>(count, from.targets.size()));
+  }
+  // (Only the thread that claimed this file reaches here: with use_count
+  // 1 no other holder exists to copy the pointer meanwhile.)
+  entries = std::move(mine);
+  return *entries;
+}
+
+}  // namespace merge_detail
 
 bool DirectoryCollector::Impl::Parse(const std::string& path,
                                      std::string_view data,
@@ -61,21 +89,21 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
                                      Prediction* made) {
   if (data.size() <= cf->parsed) return true;
   const FileType type = name.type;
-  const bool from_start = cf->keys.empty();
+  const bool from_start = cf->count == 0;
   static const Prediction kNone;
   const Prediction& pred = predicted ? *predicted : kNone;
-  std::vector<std::array<uint32_t, 3>> families_at;
   if (!cf->layout_known) {
     *err = reader::DetectLayout(data, cf->parsed, ValueLayout::k16, path,
                                 &cf->layout);
     if (!err->ok()) return false;
     cf->layout_known = true;
   }
+  EntryTable& table = cf->Own();
   if (family_mark_.size() < table_.family_count()) {
     family_mark_.resize(table_.family_count(), 0);
   }
   ++mark_stamp_;
-  for (const auto& [family, key] : cf->families) family_mark_[family] = mark_stamp_;
+  for (const auto& f : table.families) family_mark_[f[0]] = mark_stamp_;
   BadReason bad = BadReason::kNone;
   uint64_t bad_at = 0;
   std::string why;
@@ -83,12 +111,12 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
       data, cf->parsed, cf->layout, path,
       [&](uint64_t off, std::string_view key, uint64_t voff) {
         if (bad != BadReason::kNone) return;
-        size_t index = cf->keys.size();
+        const auto index = static_cast<uint32_t>(table.keys.size());
         uint32_t id;
         // The same key at the same offset of the previous file: two
         // sequential buffers compared, no hashing.
         if (SameEntry(pred, index, off, data.data() + off, key.size())) {
-          id = pred.keys[index];
+          id = pred.entries->keys[index];
         } else {
           id = table_.Intern(key);
         }
@@ -107,13 +135,10 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
         }
         if (family_mark_[family] != mark_stamp_) {
           family_mark_[family] = mark_stamp_;
-          cf->families.emplace_back(family, id);
-          if (from_start) {
-            families_at.push_back({family, id, static_cast<uint32_t>(index)});
-          }
+          table.families.push_back({family, id, index});
         }
-        cf->keys.push_back(id);
-        cf->offsets.push_back(static_cast<uint32_t>(voff));
+        table.keys.push_back(id);
+        table.offsets.push_back(static_cast<uint32_t>(voff));
       });
   if (!err->ok()) return false;
   if (bad != BadReason::kNone) {
@@ -122,10 +147,8 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
     return false;
   }
   cf->parsed = data.size();
-  if (from_start && made != nullptr) {
-    made->keys = cf->keys;
-    made->families = std::move(families_at);
-  }
+  cf->count = static_cast<uint32_t>(table.keys.size());
+  if (from_start && made != nullptr) made->entries = cf->entries;  // shared
   return true;
 }
 
@@ -258,14 +281,17 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
     // keys.
     bool early = false;
     std::shared_ptr<Prediction> newer;  // published since the lookup
-    if (cf->keys.empty() && !slot->own) {
+    if (cf->count == 0 && !slot->own) {
       made = std::make_shared<Prediction>();
       if (reader::DetectLayout(data, format::kHeaderSize, ValueLayout::k16,
                                path, &made->layout).ok() &&
           reader::WalkEntries(data, format::kHeaderSize, made->layout, path,
-                              [&](uint64_t off, std::string_view, uint64_t) {
+                              [&](uint64_t off, std::string_view,
+                                  uint64_t voff) {
                                 made->entry_offsets.push_back(
                                     static_cast<uint32_t>(off));
+                                made->value_offsets.push_back(
+                                    static_cast<uint32_t>(voff));
                               }).ok()) {
         std::swap(made->raw, *buf);  // the bytes move, no copy
         data = made->raw;
@@ -332,17 +358,22 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   const bool left_out =
       verdict.state == WriterState::kDead && format::IsLiveMode(name->mode);
   ScrapeFile* sf = &slot->file;
-  const size_t n = cf->offsets.size();
+  // A matched file's values are where its prediction's are.
+  const size_t n = cf->count;
+  const uint32_t* offsets = slot->keys_from
+                                ? slot->keys_from->value_offsets.data()
+                                : cf->entries ? cf->entries->offsets.data()
+                                              : nullptr;
   if (!left_out || candidate) {  // (a left-out file's values only to freeze)
     sf->own_values.resize(n);
     const char* p = data.data();
     for (size_t i = 0; i < n; ++i) {
-      sf->own_values[i] = reader::LoadDouble(p + cf->offsets[i]);
+      sf->own_values[i] = reader::LoadDouble(p + offsets[i]);
     }
     if (cf->layout == ValueLayout::k16) {
       sf->own_timestamps.resize(n);
       for (size_t i = 0; i < n; ++i) {
-        sf->own_timestamps[i] = reader::LoadDouble(p + cf->offsets[i] + 8);
+        sf->own_timestamps[i] = reader::LoadDouble(p + offsets[i] + 8);
       }
     }
     sf->values = sf->own_values;
@@ -367,11 +398,7 @@ void DirectoryCollector::Impl::TakeKeys(const std::vector<std::string>& names,
       const Prediction& p = *slot.keys_from;
       CachedFile* cf = slot.keys_cf;
       if (p.complete && !p.failed) {
-        const size_t n = cf->offsets.size();
-        cf->keys.assign(p.keys.begin(), p.keys.begin() + n);
-        for (const auto& [family, key, entry] : p.families) {
-          if (entry < n) cf->families.emplace_back(family, key);
-        }
+        cf->entries = p.entries;  // shared: its first cf->count entries
         slot.keys_from.reset();
         break;
       }

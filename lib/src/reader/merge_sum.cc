@@ -26,8 +26,8 @@ uint32_t DirectoryCollector::Impl::PidSplit(uint32_t sid) {
     split = static_cast<uint32_t>(s.sample_name.size() + 1);  // after '{'
   } else {
     std::string head;
-    exposition::AppendSeries(s.sample_name,
-                             Labels(s.labels.begin(), after), &head);
+    exposition::AppendSeries(s.sample_name, s.labels.first(after - s.labels.begin()),
+                             &head);
     split = static_cast<uint32_t>(head.size());  // after the ','
   }
   pid_split_[sid] = split;
@@ -40,28 +40,31 @@ void DirectoryCollector::Impl::MergeFile(const std::vector<FamilyState>& fams,
   CachedFile* cf = f.cache;
   const FileType type = f.name.type;
   const GaugeMode mode = format::BaseMode(f.name.mode);
+  if (!cf->entries) return;  // no entries
+  EntryTable& table = *cf->entries;
   // (Equal unless two names share an inode and one was reparsed.)
-  const size_t count = std::min(cf->keys.size(), f.values.size());
+  const size_t count = std::min<size_t>(cf->count, f.values.size());
   // Every family of the file merged under the file's own type and mode (as
   // always, unless two clients disagree on a family): the precomputed
   // targets apply.
   bool own = true;
-  for (const auto& [family, key] : cf->families) {
+  cf->ForEachFamily([&](uint32_t family, uint32_t) {
     const FamilyState& fs = fams[family];
     if (fs.type != type ||
         (type == FileType::kGauge && format::BaseMode(fs.mode) != mode)) {
       own = false;
     }
-  }
+  });
   if (own) {
-    for (size_t i = cf->targets.size(); i < cf->keys.size(); ++i) {
-      const KeyMerge& m = key_merge_[cf->keys[i]];
-      cf->targets.push_back(type == FileType::kHistogram ? m.histogram
-                            : type == FileType::kGauge   ? m.gauge
-                                                         : m.series);
+    // A table shared by files of one prefix: made once for all of them.
+    for (size_t i = table.targets.size(); i < table.keys.size(); ++i) {
+      const KeyMerge& m = key_merge_[table.keys[i]];
+      table.targets.push_back(type == FileType::kHistogram ? m.histogram
+                              : type == FileType::kGauge   ? m.gauge
+                                                           : m.series);
     }
   }
-  const uint32_t* t = cf->targets.data();
+  const uint32_t* t = table.targets.data();
   const double* v = f.values.data();
   const double* ts = f.timestamps.empty() ? nullptr : f.timestamps.data();
   const uint32_t now = stamp_now_;
@@ -80,7 +83,7 @@ void DirectoryCollector::Impl::MergeFile(const std::vector<FamilyState>& fams,
     if (own) {
       s = t[i];
     } else {
-      const KeyMerge& k = key_merge_[cf->keys[i]];
+      const KeyMerge& k = key_merge_[table.keys[i]];
       const FamilyState& fs = fams[k.family];
       ftype = fs.type;
       fmode = format::BaseMode(fs.mode);
@@ -125,7 +128,7 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
   // Type and help from the first file that names the family; the gauge
   // mode from the last gauge file that does (as Python's collector).
   for (const ScrapeFile& f : files) {
-    for (const auto& [family, key] : f.cache->families) {
+    f.cache->ForEachFamily([&](uint32_t family, uint32_t key) {
       FamilyState& fs = fams[family];
       if (!fs.seen) {
         fs.seen = true;
@@ -133,7 +136,7 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
         fs.help_key = key;
       }
       if (f.name.type == FileType::kGauge) fs.mode = f.name.mode;
-    }
+    });
   }
   // What each key merges into, whatever its family's type turns out to be
   // (interning the pid-less series first, before sizing the accumulators).

@@ -114,7 +114,7 @@ void DirectoryCollector::Impl::ServeUnchanged(CachedFile* cf,
   sf->values = cf->frozen_values;
   sf->timestamps = cf->frozen_timestamps;
   if (verdict.state == WriterState::kDead && format::IsLiveMode(name.mode)) {
-    slot->stats.pruned_series += cf->keys.size();
+    slot->stats.pruned_series += cf->count;
     slot->outcome = Outcome::kLeftOut;
     return;
   }
