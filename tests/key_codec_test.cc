@@ -93,6 +93,36 @@ TEST_CASE("bad keys are corruption with a reason") {
   CHECK(DecodeKey(R"(["a", "b", {}, "h"])", &d).ok());
 }
 
+TEST_CASE("a key decodes to views of itself, or of unescaped copies") {
+  // Plain strings are views of the key; every escaped one is unescaped into
+  // the same storage, and all of them stay valid together. Labels come out
+  // sorted whatever order the key gives them in.
+  const std::string key =
+      R"(["m\u00e9", "m", {"z\"q": "v\\1", "b": "plain", "a": "\n\t"}, "h\u00e9lp \ud83d\ude00"])";
+  DecodedKeyView v;
+  REQUIRE(DecodeKeyView(key, &v).ok());
+  CHECK(v.metric_name == "m\xc3\xa9");
+  CHECK(v.sample_name == "m");
+  CHECK(v.sample_name.data() >= key.data());
+  CHECK(v.sample_name.data() < key.data() + key.size());
+  REQUIRE(v.labels.size() == 3);
+  CHECK(v.labels[0] == LabelView{"a", "\n\t"});
+  CHECK(v.labels[1] == LabelView{"b", "plain"});
+  CHECK(v.labels[2] == LabelView{"z\"q", "v\\1"});
+  CHECK(v.help == "h\xc3\xa9lp \xf0\x9f\x98\x80");
+  CHECK(v.storage.size() <= key.size());
+  DecodedKey d;
+  REQUIRE(DecodeKey(key, &d).ok());
+  CHECK(d.metric_name == v.metric_name);
+  CHECK(d.labels == LabelPairs{{"a", "\n\t"}, {"b", "plain"}, {"z\"q", "v\\1"}});
+  // Decoding again reuses the storage.
+  REQUIRE(DecodeKeyView(R"(["x", "x", {}, ""])", &v).ok());
+  CHECK(v.labels.empty());
+  CHECK(v.metric_name == "x");
+  CHECK(DecodeKeyView("[\"a\xff\", \"b\", {}, \"\"]", &v).message().find(
+            "UTF-8") != std::string::npos);
+}
+
 TEST_CASE("escapes and surrogate pairs decode") {
   DecodedKey d;
   REQUIRE(DecodeKey(R"(["m", "m", {"a": "\ud83d\ude00\u00e9\n\"\\\/"}, ""])", &d).ok());

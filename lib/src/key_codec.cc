@@ -74,16 +74,23 @@ void AppendUtf8(uint32_t cp, std::string* out) {
   }
 }
 
-// A small parser for the one JSON shape a key has.
+// A small parser for the one JSON shape a key has. Strings come out as
+// views: of the key itself when they hold no escape (the usual case), else
+// of the unescaped copy in `storage`, which never grows past the key's
+// size (unescaping only shortens), so its views stay valid.
 class KeyParser {
  public:
-  explicit KeyParser(std::string_view s) : s_(s) {}
+  KeyParser(std::string_view s, std::string* storage)
+      : s_(s), storage_(storage) {
+    storage_->clear();
+    storage_->reserve(s.size());
+  }
 
-  Status Parse(DecodedKey* out) {
+  Status Parse(DecodedKeyView* out) {
     SkipWs();
     if (!Eat('[')) return Bad("key is not a JSON list");
-    std::string* strings[] = {&out->metric_name, &out->sample_name};
-    for (std::string* dst : strings) {
+    std::string_view* strings[] = {&out->metric_name, &out->sample_name};
+    for (std::string_view* dst : strings) {
       SkipWs();
       if (!ParseString(dst)) return Bad("key is not JSON");
       SkipWs();
@@ -139,46 +146,58 @@ class KeyParser {
     return true;
   }
 
-  bool ParseString(std::string* out) {
-    out->clear();
+  bool ParseString(std::string_view* out) {
     if (!Eat('"')) return false;
+    // Plain text (ASCII or valid UTF-8, no escape) is viewed in place.
+    const size_t start = pos_;
     while (pos_ < s_.size()) {
       unsigned char c = static_cast<unsigned char>(s_[pos_]);
       if (c == '"') {
+        *out = s_.substr(start, pos_ - start);
         ++pos_;
         return true;
       }
       if (c < 0x20) return false;  // json.loads is strict by default
-      if (c < 0x80 && c != '\\') {
-        // A run of plain ASCII is copied at once.
-        size_t start = pos_++;
-        while (pos_ < s_.size()) {
-          unsigned char d = static_cast<unsigned char>(s_[pos_]);
-          if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
-          ++pos_;
-        }
-        out->append(s_.data() + start, pos_ - start);
-        continue;
-      }
-      if (c != '\\') {
+      if (c == '\\') break;
+      if (c < 0x80) {
+        ++pos_;
+      } else {
         uint32_t cp;
-        size_t start = pos_;
         if (!NextCodePoint(s_, &pos_, &cp)) return false;
-        out->append(s_.substr(start, pos_ - start));
+      }
+    }
+    if (pos_ >= s_.size()) return false;
+    // An escape: the rest is unescaped into storage.
+    std::string* buf = storage_;
+    const size_t at = buf->size();
+    buf->append(s_.substr(start, pos_ - start));
+    while (pos_ < s_.size()) {
+      unsigned char c = static_cast<unsigned char>(s_[pos_]);
+      if (c == '"') {
+        ++pos_;
+        *out = std::string_view(*buf).substr(at);
+        return true;
+      }
+      if (c < 0x20) return false;
+      if (c != '\\') {
+        size_t from = pos_;
+        uint32_t cp;
+        if (!NextCodePoint(s_, &pos_, &cp)) return false;
+        buf->append(s_.substr(from, pos_ - from));
         continue;
       }
       ++pos_;
       if (pos_ >= s_.size()) return false;
       char e = s_[pos_++];
       switch (e) {
-        case '"': out->push_back('"'); break;
-        case '\\': out->push_back('\\'); break;
-        case '/': out->push_back('/'); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'r': out->push_back('\r'); break;
-        case 't': out->push_back('\t'); break;
+        case '"': buf->push_back('"'); break;
+        case '\\': buf->push_back('\\'); break;
+        case '/': buf->push_back('/'); break;
+        case 'b': buf->push_back('\b'); break;
+        case 'f': buf->push_back('\f'); break;
+        case 'n': buf->push_back('\n'); break;
+        case 'r': buf->push_back('\r'); break;
+        case 't': buf->push_back('\t'); break;
         case 'u': {
           uint32_t u;
           if (!Hex4(&u)) return false;
@@ -193,7 +212,7 @@ class KeyParser {
               pos_ = save;
             }
           }
-          AppendUtf8(u, out);  // a lone surrogate stays as three bytes
+          AppendUtf8(u, buf);  // a lone surrogate stays as three bytes
           break;
         }
         default:
@@ -203,13 +222,13 @@ class KeyParser {
     return false;
   }
 
-  bool ParseLabels(LabelPairs* out) {
+  bool ParseLabels(std::vector<LabelView>* out) {
     out->clear();
     if (!Eat('{')) return false;
     SkipWs();
     if (Eat('}')) return true;
     while (true) {
-      std::pair<std::string, std::string> kv;
+      LabelView kv;
       SkipWs();
       if (!ParseString(&kv.first)) return false;
       SkipWs();
@@ -220,19 +239,23 @@ class KeyParser {
       auto it = std::find_if(out->begin(), out->end(),
                              [&](const auto& p) { return p.first == kv.first; });
       if (it != out->end()) {
-        it->second = std::move(kv.second);
+        it->second = kv.second;
       } else {
-        out->push_back(std::move(kv));
+        out->push_back(kv);
       }
       SkipWs();
       if (Eat('}')) break;
       if (!Eat(',')) return false;
     }
-    std::sort(out->begin(), out->end());
+    // Python writes them sorted (sort_keys=True); json.loads takes any order.
+    if (!std::is_sorted(out->begin(), out->end())) {
+      std::sort(out->begin(), out->end());
+    }
     return true;
   }
 
   std::string_view s_;
+  std::string* storage_;
   size_t pos_ = 0;
 };
 
@@ -319,7 +342,9 @@ Result<std::string> EncodeKey(std::string_view metric_name,
   return key;
 }
 
-Status DecodeKey(std::string_view key, DecodedKey* out) {
+namespace {
+
+bool ValidUtf8(std::string_view key) {
   size_t i = 0;
   uint32_t cp;
   while (i < key.size()) {
@@ -327,11 +352,33 @@ Status DecodeKey(std::string_view key, DecodedKey* out) {
       ++i;
       continue;
     }
-    if (!NextCodePoint(key, &i, &cp)) {
-      return Status::Corruption("key is not valid UTF-8");
-    }
+    if (!NextCodePoint(key, &i, &cp)) return false;
   }
-  return KeyParser(key).Parse(out);
+  return true;
+}
+
+}  // namespace
+
+Status DecodeKeyView(std::string_view key, DecodedKeyView* out) {
+  Status s = KeyParser(key, &out->storage).Parse(out);
+  // A parsed key is valid UTF-8 (its strings were checked, and nothing
+  // else but ASCII is accepted); a key that is not says so first.
+  if (!s.ok() && !ValidUtf8(key)) {
+    return Status::Corruption("key is not valid UTF-8");
+  }
+  return s;
+}
+
+Status DecodeKey(std::string_view key, DecodedKey* out) {
+  DecodedKeyView v;
+  Status s = DecodeKeyView(key, &v);
+  if (!s.ok()) return s;
+  out->metric_name = v.metric_name;
+  out->sample_name = v.sample_name;
+  out->help = v.help;
+  out->labels.clear();
+  for (const auto& [name, value] : v.labels) out->labels.emplace_back(name, value);
+  return Status::OK();
 }
 
 }  // namespace promdir

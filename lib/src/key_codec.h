@@ -48,6 +48,19 @@ struct DecodedKey {
 // not JSON", "key is a 3-element list (client before 0.16)", ...) otherwise.
 Status DecodeKey(std::string_view key, DecodedKey* out);
 
+// The same parse without copies, for readers that decode many keys: the
+// strings are views of `key` (or of `storage`, for strings that held
+// escapes), valid while both live and until the next decode into this.
+using LabelView = std::pair<std::string_view, std::string_view>;
+struct DecodedKeyView {
+  std::string_view metric_name;
+  std::string_view sample_name;
+  std::vector<LabelView> labels;  // sorted by name, unique
+  std::string_view help;
+  std::string storage;
+};
+Status DecodeKeyView(std::string_view key, DecodedKeyView* out);
+
 }  // namespace promdir
 
 #endif  // PROMDIR_LIB_SRC_KEY_CODEC_H_

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <utility>
 
+#include "lib/src/key_codec.h"
 #include "promdir/exposition.h"
 
 namespace promdir::exposition {
@@ -18,7 +19,6 @@ namespace promdir::exposition {
 // labels). The same in both formats.
 void AppendSeries(std::string_view name, const Labels& labels, std::string* out);
 // The same for labels viewed elsewhere (the merge engine's key table).
-using LabelView = std::pair<std::string_view, std::string_view>;
 void AppendSeries(std::string_view name, std::span<const LabelView> labels,
                   std::string* out);
 

@@ -208,10 +208,10 @@ ReadError DetectLayout(std::string_view data, uint64_t start,
 }
 
 BadReason CheckKey(std::string_view key, FileType type, std::string* why,
-                   DecodedKey* decoded) {
-  DecodedKey local;
-  DecodedKey& k = decoded ? *decoded : local;
-  Status s = DecodeKey(key, &k);
+                   DecodedKeyView* decoded) {
+  DecodedKeyView local;
+  DecodedKeyView& k = decoded ? *decoded : local;
+  Status s = DecodeKeyView(key, &k);
   if (!s.ok()) {
     *why = s.message();
     if (s.message().find("3-element") != std::string::npos) {

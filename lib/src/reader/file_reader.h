@@ -90,7 +90,7 @@ ReadError DetectLayout(std::string_view data, uint64_t start,
 // a number. Reason kBadKey, kOldKeyFormat or kBadLe; `why` says what.
 // With `decoded` non-null, the parsed key is left there.
 BadReason CheckKey(std::string_view key, FileType type, std::string* why,
-                   DecodedKey* decoded = nullptr);
+                   DecodedKeyView* decoded = nullptr);
 
 // Reads a little-endian int32 / double at data[pos].
 inline int32_t LoadInt32(const char* p) {

@@ -32,7 +32,7 @@ uint32_t KeyTable::Intern(std::string_view key) {
   key_index_.Insert(h, id);
   // CheckKey with the histogram type also finds a non-numeric `le`; the
   // caller decides whether that matters (only in histogram files).
-  DecodedKey& k = scratch_;  // reused: its strings keep their capacity
+  DecodedKeyView& k = scratch_;  // reused: its buffers keep their capacity
   info.bad = CheckKey(key, FileType::kHistogram, &info.why, &k);
   if (info.bad == BadReason::kBadLe) {
     info.bad = BadReason::kNone;
@@ -40,15 +40,21 @@ uint32_t KeyTable::Intern(std::string_view key) {
   }
   if (info.bad == BadReason::kNone) {
     info.family = InternFamily(k.metric_name);
-    views_.clear();
-    for (const auto& [name, value] : k.labels) views_.emplace_back(name, value);
-    info.series = InternSeries(info.family, k.sample_name, views_);
-    info.help = &*helps_.insert(k.help).first;  // one copy per distinct help
+    info.series = InternSeries(info.family, k.sample_name, k.labels);
+    info.help = Help(k.help);
   }
   key_family_.push_back(info.family);
   key_flags_.push_back((info.bad != BadReason::kNone ? kBadFlag : 0) |
                        (info.bad_le ? kBadLeFlag : 0));
   return id;
+}
+
+const std::string* KeyTable::Help(std::string_view help) {
+  auto it = help_index_.find(help);
+  if (it != help_index_.end()) return it->second;
+  const std::string* stored = &helps_.emplace_back(help);
+  help_index_.emplace(*stored, stored);
+  return stored;
 }
 
 uint32_t KeyTable::InternFamily(std::string_view name) {
@@ -88,11 +94,22 @@ uint32_t KeyTable::InternSeries(uint32_t family, std::string_view sample,
   s.text = arena_.Copy(text_);
   s.sample_name = s.text.substr(0, sample.size());
   if (!use.empty()) {
+    // Label names, and values that need no escaping, are viewed in the
+    // text itself: `sample{name="value",...}`.
     auto* copy = static_cast<LabelView*>(
         arena_.Allocate(use.size() * sizeof(LabelView), alignof(LabelView)));
+    size_t at = sample.size() + 1;
     for (size_t i = 0; i < use.size(); ++i) {
-      new (copy + i) LabelView(arena_.Copy(use[i].first),
-                               arena_.Copy(use[i].second));
+      const auto& [name, value] = use[i];
+      std::string_view n = s.text.substr(at, name.size());
+      at += name.size() + 2;
+      size_t escaped = value.size();
+      for (char c : value) escaped += c == '\\' || c == '\n' || c == '"';
+      std::string_view v = escaped == value.size()
+                               ? s.text.substr(at, value.size())
+                               : arena_.Copy(value);
+      at += escaped + 2;
+      new (copy + i) LabelView(n, v);
     }
     s.labels = {copy, use.size()};
   }

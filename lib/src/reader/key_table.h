@@ -23,7 +23,7 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "lib/src/key_codec.h"
@@ -35,13 +35,11 @@ namespace promdir::reader {
 
 inline constexpr uint32_t kNoId = 0xffffffffu;
 
-// A label as the table keeps it: views of bytes in the table's arena.
-using LabelView = exposition::LabelView;
-
 struct Series {
   uint32_t family = kNoId;
   std::string_view sample_name;   // the head of `text`
-  std::span<const LabelView> labels;  // sorted by name, unique
+  // Sorted by name, unique; views of bytes in the table's arena.
+  std::span<const LabelView> labels;
   // Derived series (ids into the same table), made when first needed:
   uint32_t without_pid = kNoId;  // labels without `pid` (gauge merging)
   uint32_t bucket = kNoId;       // with `le` a number: the canonical bucket
@@ -119,9 +117,11 @@ class KeyTable {
   std::deque<std::string> families_;
   FlatIndex series_index_;
   ChunkedVector<Series> series_;
-  std::unordered_set<std::string> helps_;  // KeyInfo::help points here
-  DecodedKey scratch_;              // Intern's decode buffer
-  std::vector<LabelView> views_;    // Intern's labels of scratch_
+  // Each distinct help once (KeyInfo::help points here), found by view.
+  const std::string* Help(std::string_view help);
+  std::deque<std::string> helps_;
+  std::unordered_map<std::string_view, const std::string*> help_index_;
+  DecodedKeyView scratch_;          // Intern's decode buffer
   std::string text_;                // InternSeries' text buffer
   std::vector<LabelView> kept_;     // InternSeries' labels without `skip`
   std::string count_name_, bucket_name_;  // DeriveBucket's
