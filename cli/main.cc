@@ -125,12 +125,18 @@ int main(int argc, char** argv) {
   CLI::App* prune = app.add_subcommand(
       "prune",
       "delete the live* gauge files of every dead writer, as "
-      "mark_process_dead does");
+      "mark_process_dead does, and temporary files of writers killed while "
+      "creating a file");
   add_dir(prune);
   add_liveness(prune);
   prune->add_flag("--dry-run", dry_run, "only print what would be deleted");
-  prune->footer(std::string("\nExample:\n  promdir prune --dry-run\n") +
-                kExitCodes);
+  prune->footer(
+      std::string(
+          "\nA promdir writer creates each file under a hidden name,\n"
+          ".<name>.db.tmp-<pid>, and renames it into place; prune deletes one\n"
+          "that nobody holds locked and that is over a minute old.\n"
+          "\nExample:\n  promdir prune --dry-run\n") +
+      kExitCodes);
 
   CLI::App* mark_dead = app.add_subcommand(
       "mark-dead",

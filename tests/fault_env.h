@@ -10,6 +10,9 @@
 #ifndef PROMDIR_TESTS_FAULT_ENV_H_
 #define PROMDIR_TESTS_FAULT_ENV_H_
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cerrno>
 #include <string>
@@ -35,6 +38,9 @@ class FaultEnv : public EnvWrapper {
   std::atomic<bool> lock_busy{false};
   // GetPid returns this instead when non-zero.
   std::atomic<int> fake_pid{0};
+  // RenameNoReplace kills the process with SIGKILL when set: a writer
+  // killed between creating a file and renaming it into place.
+  std::atomic<bool> kill_on_rename{false};
 
   Status Allocate(int fd, uint64_t size) override {
     int n = allocate_calls.fetch_add(1);
@@ -52,6 +58,11 @@ class FaultEnv : public EnvWrapper {
   Status TryLock(int fd) override {
     if (lock_busy.load()) return Status::Busy("lock: held by another process");
     return EnvWrapper::TryLock(fd);
+  }
+  Status RenameNoReplace(const std::string& from,
+                         const std::string& to) override {
+    if (kill_on_rename.load()) ::kill(::getpid(), SIGKILL);
+    return EnvWrapper::RenameNoReplace(from, to);
   }
   int GetPid() override {
     int p = fake_pid.load();

@@ -2,6 +2,8 @@
 #include "promdir/maintenance.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -9,7 +11,11 @@
 #include "doctest/doctest.h"
 #include "lib/src/env.h"
 #include "lib/src/reader/dir_guard.h"
+#include "promdir/builder.h"
+#include "promdir/counter.h"
+#include "promdir/registry.h"
 #include "tests/compact_util.h"
+#include "tests/fault_env.h"
 
 namespace promdir {
 namespace {
@@ -60,6 +66,81 @@ TEST_CASE("prune deletes only dead writers' live* gauges") {
   o.liveness = LivenessMode::kNone;
   REQUIRE(Prune(o, &r).ok());
   CHECK(fs::exists(dir.File("gauge_livesum_4194401.db")));
+}
+
+// Sets a file's modification time `age` seconds back.
+void Age(const std::string& path, int age) {
+  struct timespec times[2];
+  times[0].tv_sec = times[1].tv_sec = ::time(nullptr) - age;
+  times[0].tv_nsec = times[1].tv_nsec = 0;
+  REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0);
+}
+
+TEST_CASE("prune deletes the temporary file of a writer killed mid-create") {
+  TempDir dir;
+  // A real writer, killed between creating its file and renaming it into
+  // place, leaves its hidden temporary file.
+  pid_t child = ::fork();
+  if (child == 0) {
+    test::FaultEnv env;
+    env.kill_on_rename = true;
+    promdir::Options o;
+    o.directory = dir.path();
+    o.env = &env;
+    Registry registry(o);
+    BuildCounter().Name("m").Register(registry).Add({}).Inc();
+    ::_exit(0);
+  }
+  int st = 0;
+  REQUIRE(::waitpid(child, &st, 0) == child);
+  REQUIRE(WIFSIGNALED(st));
+  REQUIRE(WTERMSIG(st) == SIGKILL);
+  const std::string pid = std::to_string(child);
+  const std::string stale = dir.File(".counter_" + pid + ".db.tmp-" + pid);
+  REQUIRE(fs::exists(stale));
+  CHECK(!fs::exists(dir.File("counter_" + pid + ".db")));
+  // One being created right now (its writer holds the lock), an old one
+  // still locked, a young unlocked one, and a file that only looks alike.
+  Env* env = Env::Default();
+  const std::string held = dir.File(".counter_1.db.tmp-4194400");
+  test::WriteFile(held, "");
+  int fd = -1;
+  REQUIRE(env->Open(held, O_RDWR, 0, &fd).ok());
+  REQUIRE(env->TryLock(fd).ok());
+  Age(held, 3600);
+  const std::string young = dir.File(".counter_2.db.tmp-4194401");
+  test::WriteFile(young, "");
+  const std::string other = dir.File(".notes.tmp-12");
+  test::WriteFile(other, "");
+  Age(other, 3600);
+
+  // Too young yet: a writer may be creating it.
+  MaintenanceResult r;
+  REQUIRE(Prune(Options(dir.path()), &r).ok());
+  CHECK(fs::exists(stale));
+  Age(stale, 120);
+  MaintenanceOptions dry = Options(dir.path());
+  dry.dry_run = true;
+  MaintenanceResult d;
+  REQUIRE(Prune(dry, &d).ok());
+  CHECK(d.removed == std::vector<std::string>{stale});
+  CHECK(fs::exists(stale));
+  MaintenanceResult r2;
+  REQUIRE(Prune(Options(dir.path()), &r2).ok());
+  CHECK(r2.removed == std::vector<std::string>{stale});
+  CHECK(!fs::exists(stale));
+  CHECK(fs::exists(held));
+  CHECK(fs::exists(young));
+  CHECK(fs::exists(other));
+  // Wipe removes them too, but not one a writer holds unless forced.
+  CHECK(Wipe(Options(dir.path()), false, &r).IsBusy());
+  CHECK(fs::exists(young));
+  env->Close(fd);
+  MaintenanceResult w;
+  REQUIRE(Wipe(Options(dir.path()), false, &w).ok());
+  CHECK(!fs::exists(held));
+  CHECK(!fs::exists(young));
+  CHECK(fs::exists(other));
 }
 
 TEST_CASE("mark-dead is mark_process_dead for each id") {

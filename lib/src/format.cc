@@ -1,5 +1,7 @@
 #include "lib/src/format.h"
 
+#include <algorithm>
+
 namespace promdir::format {
 
 namespace {
@@ -96,6 +98,26 @@ std::string MakeFileName(std::string_view prefix, std::string_view id) {
   s += id;
   s += ".db";
   return s;
+}
+
+std::string WriterTempName(std::string_view base, int pid) {
+  std::string s = ".";
+  s += base;
+  s += ".tmp-";
+  s += std::to_string(pid);
+  return s;
+}
+
+bool IsWriterTempName(std::string_view name) {
+  constexpr std::string_view kMark = ".db.tmp-";
+  size_t at = name.rfind(kMark);
+  if (!name.starts_with('.') || at == std::string_view::npos || at < 2) {
+    return false;
+  }
+  std::string_view pid = name.substr(at + kMark.size());
+  return !pid.empty() && pid.size() <= 10 &&
+         std::all_of(pid.begin(), pid.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
 }
 
 std::optional<FileName> ParseFileName(std::string_view base) {

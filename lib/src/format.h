@@ -92,6 +92,13 @@ std::optional<FileName> ParseFileName(std::string_view base_name);
 // Builds a file name for a prefix such as "counter" or "gauge_livesum".
 std::string MakeFileName(std::string_view prefix, std::string_view id);
 
+// The hidden name a promdir writer creates `base` under before renaming it
+// into place: ".<base>.tmp-<pid>" (not *.db, so no reader lists it). The
+// writer holds its lock on it from the moment it is created.
+std::string WriterTempName(std::string_view base, int pid);
+// True iff `name` has that shape.
+bool IsWriterTempName(std::string_view name);
+
 }  // namespace promdir::format
 
 #endif  // PROMDIR_LIB_SRC_FORMAT_H_

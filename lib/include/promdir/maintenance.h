@@ -40,7 +40,9 @@ struct MaintenanceResult {
   std::vector<std::string> errors;    // "path: reason" that failed
 };
 
-// Deletes the live* gauge files of every dead writer.
+// Deletes the live* gauge files of every dead writer, and the hidden
+// temporary files (".<name>.db.tmp-<pid>") of promdir writers killed while
+// creating a file: unlocked and over a minute old.
 Status Prune(const MaintenanceOptions& options, MaintenanceResult* result);
 
 // What prometheus_client's mark_process_dead(id) does, for each id: deletes
@@ -49,7 +51,8 @@ Status MarkDead(const MaintenanceOptions& options,
                 const std::vector<std::string>& ids,
                 MaintenanceResult* result);
 
-// Removes every metrics file (*.db) and promdir's own bookkeeping files.
+// Removes every metrics file (*.db), promdir's own bookkeeping files and
+// writers' temporary files.
 // Unless `force`, refuses with Busy, naming them, while live promdir writers
 // hold files.
 Status Wipe(const MaintenanceOptions& options, bool force,

@@ -42,6 +42,29 @@ Status ListSorted(Env* env, const std::string& dir,
   return Status::OK();
 }
 
+// A promdir writer's hidden temporary file left by a writer killed while it
+// created a file: nobody holds its lock, and it is older than any creation
+// takes (a writer locks it the moment it creates it, and renames it away
+// within milliseconds).
+constexpr double kStaleTempSeconds = 60;
+
+void PruneWriterTemp(Env* env, const MaintenanceOptions& o,
+                     const std::string& path, MaintenanceResult* result) {
+  FileInfo info;
+  Verdict v;
+  Status s = maintenance::ProbeFile(env, path, "", LivenessMode::kLock, &v,
+                                    &info);
+  if (s.IsNotFound()) return;
+  if (!s.ok()) {
+    result->skipped.push_back(s.message());
+    return;
+  }
+  if (v.locked || env->NowUnixSeconds() - info.mtime < kStaleTempSeconds) {
+    return;  // a writer is creating it
+  }
+  Remove(env, o, path, result);
+}
+
 Status Finish(const MaintenanceResult& r) {
   if (r.errors.empty()) return Status::OK();
   return Status::IOError(
@@ -61,6 +84,10 @@ Status Prune(const MaintenanceOptions& options, MaintenanceResult* result) {
   Status s = ListSorted(env, options.directory, &names);
   if (!s.ok()) return s;
   for (const std::string& name : names) {
+    if (format::IsWriterTempName(name)) {
+      PruneWriterTemp(env, options, options.directory + "/" + name, result);
+      continue;
+    }
     std::optional<format::FileName> f = format::ParseFileName(name);
     if (!f || f->type != FileType::kGauge || !format::IsLiveMode(f->mode)) {
       continue;
@@ -125,7 +152,9 @@ Status Wipe(const MaintenanceOptions& options, bool force,
     const bool bookkeeping = name == kDirLockName || name == kJournalName ||
                              name == maintenance::kCompactorLockName ||
                              maintenance::IsTempName(name);
-    if (!bookkeeping && !name.ends_with(".db")) continue;
+    // A writer's file being created: removed too, unless a writer holds it.
+    const bool writer_temp = format::IsWriterTempName(name);
+    if (!bookkeeping && !writer_temp && !name.ends_with(".db")) continue;
     FileInfo info;
     s = env->LinkStat(path, &info);
     if (s.IsNotFound()) continue;

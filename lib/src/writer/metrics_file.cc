@@ -57,8 +57,7 @@ Status CreateComplete(Env* env, const std::string& dir, const std::string& path,
                       bool* existed) {
   *existed = false;
   std::string base = path.substr(dir.size() + 1);
-  std::string temp =
-      dir + "/." + base + ".tmp-" + std::to_string(env->GetPid());
+  std::string temp = dir + "/" + format::WriterTempName(base, env->GetPid());
   Status s = env->Open(temp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW, 0666, fd);
   if (!s.ok()) return s;
   s = env->TryLock(*fd);
