@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "collector/src/options.h"
 #include "collector/src/self_metrics.h"
 #include "promdir/exposition.h"
+#include "tests/test_util.h"
 
 namespace promdir::http {
 namespace {
@@ -114,6 +116,40 @@ TEST_CASE("gzip: round trip, and corrupt input is an error") {
   CHECK_FALSE(GzipDecompress("not gzip at all", &unpacked).ok());
   REQUIRE(GzipCompress(input, 9, &packed).ok());
   CHECK_FALSE(GzipDecompress(packed.substr(0, packed.size() / 2), &unpacked).ok());
+}
+
+TEST_CASE("gzip: a large body is compressed in parts into one member") {
+  // Parts made on several threads must still be one valid gzip member:
+  // zlib and Python's gzip module read it back whole, at every size
+  // around the part boundaries, with text that refers back across them.
+  std::string big;
+  uint32_t x = 12345;
+  while (big.size() < 3 * 1024 * 1024 + 7) {
+    x = x * 1103515245u + 12345u;
+    big += "http_requests_total{view=\"v" + std::to_string((x >> 8) % 300) +
+           "\",method=\"GET\"} " + std::to_string(x % 100000) + "\n";
+  }
+  for (size_t size : {size_t{1}, size_t{255 * 1024}, size_t{256 * 1024},
+                      size_t{256 * 1024 + 1}, size_t{1024 * 1024 + 3},
+                      big.size()}) {
+    CAPTURE(size);
+    std::string input = big.substr(0, size);
+    std::string packed, unpacked;
+    REQUIRE(GzipCompress(input, 1, &packed).ok());
+    REQUIRE(GzipDecompress(packed, &unpacked).ok());
+    CHECK(unpacked == input);
+    CHECK(packed.size() < input.size() / 2 + 64);
+  }
+  std::string packed;
+  REQUIRE(GzipCompress(big, 6, &packed).ok());
+  test::TempDir dir;
+  test::WriteFile(dir.File("body.gz"), packed);
+  test::WriteFile(dir.File("body"), big);
+  std::string cmd = "/usr/bin/python3 -c 'import gzip,sys; "
+                    "a=gzip.decompress(open(sys.argv[1],\"rb\").read()); "
+                    "b=open(sys.argv[2],\"rb\").read(); sys.exit(a!=b)' " +
+                    dir.File("body.gz") + " " + dir.File("body");
+  CHECK(std::system(cmd.c_str()) == 0);
 }
 
 TEST_CASE("options: listen addresses") {
