@@ -10,7 +10,12 @@ as gunicorn workers would. Per view it serves, a worker holds:
   worker_last_request_size_bytes{view}             all        1
 which is 86 entries per view; the number of views is entries / 86.
 
+By default every worker creates its series in the same order. With
+--shuffle, each serves the views in its own random order, as workers
+serving real requests do, so no two files list their entries alike.
+
 Usage: make_webapp_dir.py DIR --workers 64 --entries 9000 [--parallel 2]
+                          [--shuffle]
 DIR is emptied of *.db files first. Run with /usr/bin/python3.
 """
 
@@ -25,7 +30,7 @@ STATUSES = ["200", "404", "500"]
 ENTRIES_PER_VIEW = 86
 
 
-def worker(index, views):
+def worker(index, views, shuffle):
     from prometheus_client import Counter, Gauge, Histogram, Summary
 
     rnd = random.Random(index)
@@ -38,7 +43,10 @@ def worker(index, views):
                        multiprocess_mode="livesum")
     last = Gauge("worker_last_request_size_bytes", "Size of the last request of each worker.",
                  ["view"], multiprocess_mode="all")
-    for v in range(views):
+    order = list(range(views))
+    if shuffle:
+        rnd.shuffle(order)
+    for v in order:
         view = "app.views.view_%04d" % v
         for method in METHODS:
             for status in STATUSES:
@@ -57,6 +65,8 @@ def main():
     ap.add_argument("--entries", type=int, default=9000,
                     help="entries per worker (approximate)")
     ap.add_argument("--parallel", type=int, default=2, help="workers forked at once")
+    ap.add_argument("--shuffle", action="store_true",
+                    help="each worker creates its series in its own order")
     args = ap.parse_args()
 
     os.makedirs(args.dir, exist_ok=True)
@@ -74,7 +84,7 @@ def main():
         pid = os.fork()
         if pid == 0:
             try:
-                worker(i, views)
+                worker(i, views, args.shuffle)
             finally:
                 os._exit(0)
         running.add(pid)

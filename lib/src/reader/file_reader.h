@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "lib/src/env.h"
 #include "lib/src/format.h"
@@ -73,7 +74,8 @@ ReadError ReadUsed(Env* env, int fd, const std::string& path, uint64_t size,
 // key length in [0, kMaxKeyLength], every entry inside `used`, the last
 // ending exactly at `used`, each key starting with '[' and ending with ']'.
 // REQUIRES: start is an entry boundary, start >= 8.
-// For each entry calls fn(entry_offset, key, value_offset).
+// For each entry calls fn(entry_offset, key, value_offset). If fn returns
+// bool, false stops the walk there (with no error).
 template <typename Fn>
 ReadError WalkEntries(std::string_view data, uint64_t start,
                       ValueLayout layout, const std::string& path, Fn&& fn);
@@ -127,7 +129,14 @@ ReadError WalkEntries(std::string_view data, uint64_t start,
     if (len < 2 || base[pos + 4] != '[' || base[pos + 4 + len - 1] != ']') {
       return WalkError(path, pos, len, used, 4);
     }
-    fn(pos, std::string_view(base + pos + 4, static_cast<size_t>(len)), voff);
+    std::string_view key(base + pos + 4, static_cast<size_t>(len));
+    if constexpr (std::is_same_v<std::invoke_result_t<Fn&, uint64_t,
+                                                      std::string_view, uint64_t>,
+                                 bool>) {
+      if (!fn(pos, key, voff)) return {};
+    } else {
+      fn(pos, key, voff);
+    }
     pos = end;
   }
   return {};

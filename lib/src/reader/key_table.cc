@@ -21,6 +21,12 @@ uint32_t SeriesHash(uint32_t family, std::string_view text) {
 
 }  // namespace
 
+uint32_t KeyTable::Find(std::string_view key) const {
+  uint32_t found = key_index_.Find(
+      Hash32(key), [&](uint32_t id) { return keys_[id].bytes == key; });
+  return found == FlatIndex::kAbsent ? kNoId : found;
+}
+
 uint32_t KeyTable::Intern(std::string_view key) {
   const uint32_t h = Hash32(key);
   uint32_t found = key_index_.Find(

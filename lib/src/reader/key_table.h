@@ -8,7 +8,8 @@
 // the distinct keys and series, not by files x series.
 //
 // Threads: not thread-safe; the merge engine holds its lock while it uses
-// the table. Ids are stable for the table's life, and so are the addresses
+// the table (a shared lock suffices for the const members, which only
+// read). Ids are stable for the table's life, and so are the addresses
 // of Series, KeyInfo, family names and every string and label list they
 // view (chunked storage and an arena), so a renderer may read a Series'
 // name, labels and text without the lock: those never change once made.
@@ -69,6 +70,8 @@ class KeyTable {
 
   // Returns the id of `key`, parsing it if it is new.
   uint32_t Intern(std::string_view key);
+  // The id of `key` if it was interned, else kNoId. Only reads the table.
+  uint32_t Find(std::string_view key) const;
   const KeyInfo& key(uint32_t id) const { return keys_[id]; }
   // Compact per-key facts for the hot parse loop (small arrays that stay in
   // cache): the family, and whether the key is bad in a file of `type`.

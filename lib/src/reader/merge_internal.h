@@ -11,6 +11,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -58,7 +59,8 @@ struct EntryTable {
   // first named it, whose help is the family's help; that entry's index).
   std::vector<std::array<uint32_t, 3>> families;
   // The series each entry adds to under its files' own type (they share a
-  // prefix). Made by Merge, on the scrape's thread, up to keys.size().
+  // prefix). Made by Merge, on the scrape's thread, up to keys.size(), for
+  // a table that several hold (one file's own is looked up instead).
   std::vector<uint32_t> targets;
 };
 
@@ -102,14 +104,16 @@ struct CachedFile {
   }
 };
 
-// The entries of the last file of a prefix parsed from the start: entry i
+// The entries of the longest file of a prefix parsed from the start (the
+// first, when they are alike): entry i
 // of the next file of that prefix is most likely the same key at the same
 // offset (one memcmp, no hashing).
 // A prediction is published as soon as its file's entries are walked, so
 // other reader threads compare their files with it (FastParse) while its
 // keys are still being interned: raw, layout, entry_offsets and
-// value_offsets never change once published; entries is set, and complete
-// or failed, under table_mu_ by the thread that parses it. FastParse's
+// value_offsets never change once published; entries and position are
+// set, and complete or failed, under table_mu_ (exclusive) by the thread
+// that parses it. FastParse's
 // callers take the entries only after the scrape's threads are joined.
 struct Prediction {
   ValueLayout layout = ValueLayout::k16;
@@ -119,6 +123,8 @@ struct Prediction {
   bool complete = false;                // entries is set
   bool failed = false;                  // the file is bad: no entries
   std::shared_ptr<EntryTable> entries;  // its file's table, shared
+  // Key id -> the first entry of the file with that key (kNoId: none).
+  std::vector<uint32_t> position;
 };
 
 // One file merged by this scrape.
@@ -225,16 +231,17 @@ class DirectoryCollector::Impl {
     CachedFile* keys_cf = nullptr;
   };
   // Reads one file (on any thread; the read itself runs unlocked) and
-  // merges it into the cache (cache_mu_), parsing under table_mu_ what
+  // merges it into the cache (cache_mu_), parsing with Parse what
   // FastParse cannot. `buf` is the thread's own.
   void ReadFile(const std::string& base, std::string* buf, Slot* slot);
   // Parses data[cf->parsed, used) into *cf, comparing entries with
-  // `predicted` (complete, or null) before interning them. From the start
-  // and with `made` non-null, also fills made's keys and families. False
-  // (and *err) if bad. Under table_mu_.
+  // `predicted` (used if complete) before looking them up. Takes table_mu_
+  // itself: shared to look keys up and check them, so reader threads parse
+  // side by side, and exclusive only to intern new keys. False (and *err)
+  // if bad.
   bool Parse(const std::string& path, std::string_view data,
              const format::FileName& name, const Prediction* predicted,
-             CachedFile* cf, ReadError* err, Prediction* made);
+             CachedFile* cf, ReadError* err);
   // Parses a whole new file without any lock when every entry is the
   // prediction's entry at the same offset: fills all but keys and
   // families, which TakeKeys copies once the threads are joined. False if
@@ -281,11 +288,11 @@ class DirectoryCollector::Impl {
   std::mutex mu_;  // one scrape at a time
   // Everything below is guarded by mu_. While a scrape's reader threads
   // run, the cache, frozen_ and the predictions are also guarded by
-  // cache_mu_ (held briefly), and the key table (with family_mark_ and the
-  // parts of a Prediction said to be) by table_mu_ (held while parsing).
-  // No thread holds both at once.
+  // cache_mu_ (held briefly), and the key table (with the parts of a
+  // Prediction said to be) by table_mu_: shared to read, exclusive to
+  // add keys or complete a prediction. No thread holds both at once.
   std::mutex cache_mu_;
-  std::mutex table_mu_;
+  std::shared_mutex table_mu_;
   reader::KeyTable table_;
   std::unordered_map<FileId, CachedFile, FileIdHash> cache_;
   // Bad files already reported: path -> (file, reason).
@@ -293,7 +300,6 @@ class DirectoryCollector::Impl {
   uint64_t generation_ = 0;
   // The prediction of each prefix: the latest file parsed from the start.
   std::unordered_map<std::string, std::shared_ptr<Prediction>> predicted_;
-  std::vector<uint32_t> family_mark_;
   // Per key id: the series it adds to under each family type.
   struct KeyMerge {
     uint32_t family;
@@ -302,7 +308,6 @@ class DirectoryCollector::Impl {
     uint32_t gauge;      // the series without `pid`
   };
   std::vector<KeyMerge> key_merge_;
-  uint32_t mark_stamp_ = 0;
   std::vector<double> acc_;
   std::vector<double> acc_ts_;
   // stamp_[series] == stamp_now_: touched by this scrape (in touched_).

@@ -2,6 +2,7 @@
 // matched instead of parsed, and giving matched files their keys.
 #include "lib/src/reader/merge_internal.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "lib/src/reader/liveness_internal.h"
@@ -10,13 +11,22 @@ namespace promdir {
 
 namespace {
 
-// True iff the entry at `off` (its key length field, then `key_size` key
-// bytes, at `entry`) is entry `index` of `p`'s file, byte for byte.
+// True iff the entry at `entry` (its key length field, then `key_size` key
+// bytes) holds the key of entry `index` of `p`'s file, wherever it is.
+bool SameKey(const merge_detail::Prediction& p, size_t index,
+             const char* entry, size_t key_size) {
+  if (index >= p.entry_offsets.size()) return false;
+  const size_t at = p.entry_offsets[index];
+  return p.raw.size() >= at + 4 + key_size &&
+         std::memcmp(p.raw.data() + at, entry, 4 + key_size) == 0;
+}
+
+// True iff the entry at `off` (at `entry`) is entry `index` of `p`'s file,
+// byte for byte and at the same offset.
 bool SameEntry(const merge_detail::Prediction& p, size_t index, uint64_t off,
                const char* entry, size_t key_size) {
   return index < p.entry_offsets.size() && p.entry_offsets[index] == off &&
-         p.raw.size() >= off + 4 + key_size &&
-         std::memcmp(p.raw.data() + off, entry, 4 + key_size) == 0;
+         SameKey(p, index, entry, key_size);
 }
 
 }  // namespace
@@ -39,12 +49,12 @@ bool DirectoryCollector::Impl::FastParse(const std::string& path,
   ReadError e = reader::WalkEntries(
       data, format::kHeaderSize, layout, path,
       [&](uint64_t off, std::string_view key, uint64_t) {
-        if (!same ||
-            !SameEntry(predicted, n, off, data.data() + off, key.size())) {
+        if (!SameEntry(predicted, n, off, data.data() + off, key.size())) {
           same = false;
-          return;
+          return false;  // Parse decides
         }
         ++n;  // (its value is at predicted.value_offsets[n])
+        return true;
       });
   if (!e.ok() || !same) return false;
   cf->layout = layout;
@@ -85,70 +95,111 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
                                      std::string_view data,
                                      const format::FileName& name,
                                      const Prediction* predicted,
-                                     CachedFile* cf, ReadError* err,
-                                     Prediction* made) {
+                                     CachedFile* cf, ReadError* err) {
   if (data.size() <= cf->parsed) return true;
   const FileType type = name.type;
-  const bool from_start = cf->count == 0;
-  static const Prediction kNone;
-  const Prediction& pred = predicted ? *predicted : kNone;
-  if (!cf->layout_known) {
-    *err = reader::DetectLayout(data, cf->parsed, ValueLayout::k16, path,
-                                &cf->layout);
-    if (!err->ok()) return false;
-    cf->layout_known = true;
-  }
+  // A file's layout is the stride that walks it to `used`, the 16-byte one
+  // if both do (DetectLayout): the walk below tries it as it goes, rather
+  // than walking the file once more first.
+  const bool probe = !cf->layout_known;
+  if (probe) cf->layout = ValueLayout::k16;
   EntryTable& table = cf->Own();
-  if (family_mark_.size() < table_.family_count()) {
-    family_mark_.resize(table_.family_count(), 0);
+  const size_t base = table.keys.size();
+  // 1. Each entry's key id, looked up under a shared lock, so threads parse
+  // side by side: the prediction's at the same index if the entry is its
+  // entry byte for byte (no hashing), else the table's.
+  struct Miss {
+    size_t index;
+    uint64_t off;
+    size_t size;
+  };
+  std::vector<Miss> misses;
+  for (bool retry = true; retry;) {
+    retry = false;
+    std::shared_lock<std::shared_mutex> t(table_mu_);
+    const Prediction* use =
+        predicted && predicted->complete && !predicted->failed ? predicted
+                                                               : nullptr;
+    // Files whose series were made in another order still list them in
+    // runs of the prediction's order (a view's series together), so after
+    // an entry found at index j of the prediction, the next is tried
+    // against index j + 1 before it is hashed.
+    uint32_t next = kNoId;
+    *err = reader::WalkEntries(
+        data, cf->parsed, cf->layout, path,
+        [&](uint64_t off, std::string_view key, uint64_t voff) {
+          const size_t index = table.keys.size();
+          const char* entry = data.data() + off;
+          uint32_t id;
+          if (use && SameEntry(*use, index, off, entry, key.size())) {
+            id = use->entries->keys[index];
+            next = static_cast<uint32_t>(index + 1);
+          } else if (use && next != kNoId &&
+                     SameKey(*use, next, entry, key.size())) {
+            id = use->entries->keys[next++];
+          } else {
+            id = table_.Find(key);
+            if (id == kNoId) misses.push_back({index, off, key.size()});
+            next = use && id < use->position.size() ? use->position[id]
+                                                    : kNoId;
+            if (next != kNoId) ++next;
+          }
+          table.keys.push_back(id);
+          table.offsets.push_back(static_cast<uint32_t>(voff));
+        });
+    if (!err->ok() && probe && cf->layout == ValueLayout::k16) {
+      cf->layout = ValueLayout::k8;  // the other stride, from the start
+      table.keys.resize(base);
+      table.offsets.resize(base);
+      misses.clear();
+      retry = true;
+    }
   }
-  ++mark_stamp_;
-  for (const auto& f : table.families) family_mark_[f[0]] = mark_stamp_;
-  BadReason bad = BadReason::kNone;
-  uint64_t bad_at = 0;
-  std::string why;
-  *err = reader::WalkEntries(
-      data, cf->parsed, cf->layout, path,
-      [&](uint64_t off, std::string_view key, uint64_t voff) {
-        if (bad != BadReason::kNone) return;
-        const auto index = static_cast<uint32_t>(table.keys.size());
-        uint32_t id;
-        // The same key at the same offset of the previous file: two
-        // sequential buffers compared, no hashing.
-        if (SameEntry(pred, index, off, data.data() + off, key.size())) {
-          id = pred.entries->keys[index];
-        } else {
-          id = table_.Intern(key);
-        }
-        if (table_.bad_in(id, type)) {
-          const KeyInfo& k = table_.key(id);
-          bad = k.bad != BadReason::kNone ? k.bad : BadReason::kBadLe;
-          why = k.bad == BadReason::kNone
-                    ? "histogram bucket has a non-numeric le"
-                    : k.why;
-          bad_at = off;
-          return;
-        }
-        uint32_t family = table_.family_of(id);
-        if (family_mark_.size() <= family) {
-          family_mark_.resize(table_.family_count(), 0);
-        }
-        if (family_mark_[family] != mark_stamp_) {
-          family_mark_[family] = mark_stamp_;
-          table.families.push_back({family, id, index});
-        }
-        table.keys.push_back(id);
-        table.offsets.push_back(static_cast<uint32_t>(voff));
-      });
-  if (!err->ok()) return false;
-  if (bad != BadReason::kNone) {
-    *err = reader::Bad(bad, path,
-                       why + " (entry at offset " + std::to_string(bad_at) + ")");
+  if (!err->ok()) {
+    // Neither stride walks it: DetectLayout says why as it always does.
+    if (probe) {
+      ReadError e = reader::DetectLayout(data, cf->parsed, ValueLayout::k16,
+                                         path, &cf->layout);
+      if (!e.ok()) *err = e;
+    }
     return false;
+  }
+  cf->layout_known = true;
+  // 2. New keys, under the exclusive lock (a bad one ends the file).
+  if (!misses.empty()) {
+    std::unique_lock<std::shared_mutex> t(table_mu_);
+    for (const Miss& m : misses) {
+      uint32_t id = table_.Intern(data.substr(m.off + 4, m.size));
+      table.keys[m.index] = id;
+      if (table_.bad_in(id, type)) break;
+    }
+  }
+  // 3. Bad keys and the families, in entry order.
+  std::shared_lock<std::shared_mutex> t(table_mu_);
+  std::vector<uint32_t> seen;
+  for (const auto& f : table.families) seen.push_back(f[0]);
+  for (size_t i = base; i < table.keys.size(); ++i) {
+    const uint32_t id = table.keys[i];
+    if (table_.bad_in(id, type)) {
+      const KeyInfo& k = table_.key(id);
+      std::string why = k.bad == BadReason::kNone
+                            ? "histogram bucket has a non-numeric le"
+                            : k.why;
+      // (The entry's key starts 4 bytes before its padded key.)
+      uint64_t at = table.offsets[i] - format::PadLength(k.bytes.size()) -
+                    k.bytes.size() - 4;
+      *err = reader::Bad(k.bad != BadReason::kNone ? k.bad : BadReason::kBadLe,
+                         path, why + " (entry at offset " + std::to_string(at) + ")");
+      return false;
+    }
+    const uint32_t family = table_.family_of(id);
+    if (std::find(seen.begin(), seen.end(), family) == seen.end()) {
+      seen.push_back(family);
+      table.families.push_back({family, id, static_cast<uint32_t>(i)});
+    }
   }
   cf->parsed = data.size();
   cf->count = static_cast<uint32_t>(table.keys.size());
-  if (from_start && made != nullptr) made->entries = cf->entries;  // shared
   return true;
 }
 
@@ -228,7 +279,7 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
 
   // A new file whose entries are all its prefix's prediction (workers
   // create their series in the same order) is parsed without any lock;
-  // anything else is parsed under table_mu_.
+  // anything else by Parse.
   std::string_view data = *buf;
   const std::string prefix = name->Prefix();
   std::shared_ptr<Prediction> predicted;
@@ -269,8 +320,10 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
     env_->Close(slot->keep_fd);
     slot->keep_fd = -1;
   }
-  // A file parsed from the start becomes its prefix's prediction, its bytes
-  // moving there: `made` keeps them alive while `data` points into them.
+  // A file parsed from the start becomes its prefix's prediction if the
+  // prefix has none or it is longer (so files that differ do not each
+  // replace it), its bytes moving there: `made` keeps them alive while
+  // `data` points into them.
   std::shared_ptr<Prediction> made;
   if (fast && !reuse) {
     slot->keys_from = predicted;  // keys once the threads are joined
@@ -281,7 +334,8 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
     // keys.
     bool early = false;
     std::shared_ptr<Prediction> newer;  // published since the lookup
-    if (cf->count == 0 && !slot->own) {
+    if (cf->count == 0 && !slot->own &&
+        (!predicted || data.size() > predicted->raw.size())) {
       made = std::make_shared<Prediction>();
       if (reader::DetectLayout(data, format::kHeaderSize, ValueLayout::k16,
                                path, &made->layout).ok() &&
@@ -323,26 +377,30 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
     }
     bool ok = true;
     if (!slot->keys_from) {
-      std::lock_guard<std::mutex> t(table_mu_);
-      const Prediction* use =
-          predicted && predicted->complete && !predicted->failed
-              ? predicted.get()
-              : nullptr;
-      ok = Parse(path, data, *name, use, cf, err, made.get());
+      ok = Parse(path, data, *name, predicted.get(), cf, err);
       if (!ok && reuse) {  // not an append after all: from the start
         *cf = CachedFile();
         cf->name = base;
         cf->generation = generation_;
         reuse = false;
-        ok = Parse(path, data, *name, use, cf, err, nullptr);
+        ok = Parse(path, data, *name, predicted.get(), cf, err);
       }
-      if (made) (ok ? made->complete : made->failed) = true;
+      if (made) {
+        std::unique_lock<std::shared_mutex> t(table_mu_);
+        if (ok) {
+          made->entries = cf->entries;  // shared with the file
+          made->position.assign(table_.key_count(), kNoId);
+          const std::vector<uint32_t>& keys = made->entries->keys;
+          for (uint32_t i = keys.size(); i-- > 0;) made->position[keys[i]] = i;
+        }
+        (ok ? made->complete : made->failed) = true;
+      }
     }
     std::lock_guard<std::mutex> g(cache_mu_);
     if (made && !slot->keys_from) {  // (else it only holds `data`)
       auto p = predicted_.find(prefix);
       if (ok && !early) {
-        predicted_[prefix] = made;  // the latest file parsed from the start
+        predicted_[prefix] = made;  // the longest file parsed from the start
       } else if (!ok && p != predicted_.end() && p->second == made) {
         predicted_.erase(p);
       }

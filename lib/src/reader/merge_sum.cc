@@ -55,22 +55,28 @@ void DirectoryCollector::Impl::MergeFile(const std::vector<FamilyState>& fams,
       own = false;
     }
   });
-  if (own) {
-    // A table shared by files of one prefix: made once for all of them.
+  auto own_target = [&](uint32_t key) {
+    const KeyMerge& m = key_merge_[key];
+    return type == FileType::kHistogram ? m.histogram
+           : type == FileType::kGauge   ? m.gauge
+                                        : m.series;
+  };
+  // A table shared by files of one prefix keeps its targets, made once for
+  // all of them; a file's own table is looked up as it is added.
+  const bool materialize = own && cf->entries.use_count() > 1;
+  if (materialize) {
     for (size_t i = table.targets.size(); i < table.keys.size(); ++i) {
-      const KeyMerge& m = key_merge_[table.keys[i]];
-      table.targets.push_back(type == FileType::kHistogram ? m.histogram
-                              : type == FileType::kGauge   ? m.gauge
-                                                           : m.series);
+      table.targets.push_back(own_target(table.keys[i]));
     }
   }
   const uint32_t* t = table.targets.data();
+  const uint32_t* keys = table.keys.data();
   const double* v = f.values.data();
   const double* ts = f.timestamps.empty() ? nullptr : f.timestamps.data();
   const uint32_t now = stamp_now_;
   if (own && (type != FileType::kGauge || mode == GaugeMode::kSum)) {
     for (size_t i = 0; i < count; ++i) {
-      uint32_t s = t[i];
+      uint32_t s = materialize ? t[i] : own_target(keys[i]);
       if (stamp_[s] != now) Touch(s);
       acc_[s] += v[i];
     }
@@ -81,7 +87,7 @@ void DirectoryCollector::Impl::MergeFile(const std::vector<FamilyState>& fams,
     GaugeMode fmode = mode;
     uint32_t s;
     if (own) {
-      s = t[i];
+      s = materialize ? t[i] : own_target(keys[i]);
     } else {
       const KeyMerge& k = key_merge_[table.keys[i]];
       const FamilyState& fs = fams[k.family];
