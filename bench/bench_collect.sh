@@ -7,19 +7,21 @@
 # measured in the same run.
 #
 # Workloads (written by Debian's Python client, bench/make_webapp_dir.py):
-#   64 workers x ~9,000 entries, and 256 workers x ~4,000 entries.
+#   64 workers x ~9,000 entries, the same with each worker serving its
+#   views in its own order (64x9000s: no two files list their entries
+#   alike), and 256 workers x ~4,000 entries.
 #
 # Usage: bench/bench_collect.sh [BUILD_DIR]   (default: build)
 #   WORK=/tmp/promdir-bench-collect  where the directories are written
 #   RUNS=5                           timed runs per measurement (median)
-#   WORKLOADS="64x9000 256x4000"
+#   WORKLOADS="64x9000 64x9000s 256x4000"
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
 WORK=${WORK:-/tmp/promdir-bench-collect}
 RUNS=${RUNS:-5}
-WORKLOADS=${WORKLOADS:-"64x9000 256x4000"}
+WORKLOADS=${WORKLOADS:-"64x9000 64x9000s 256x4000"}
 PY=/usr/bin/python3
 
 cmake --build "$BUILD" --target promdir-collect-bench -j2 >/dev/null
@@ -60,10 +62,15 @@ printf '%-10s %6s %9s %11s %11s %8s %8s %11s %11s %8s\n' workload files \
 for w in $WORKLOADS; do
   workers=${w%x*}
   entries=${w#*x}
+  shuffle=()
+  if [[ $entries == *s ]]; then
+    entries=${entries%s}
+    shuffle=(--shuffle)
+  fi
   dir=$WORK/w$w
   if [ ! -f "$dir/.complete" ]; then
     "$PY" "$ROOT/bench/make_webapp_dir.py" "$dir" --workers "$workers" \
-      --entries "$entries" >&2
+      --entries "$entries" "${shuffle[@]}" >&2
     touch "$dir/.complete"
   fi
   files=$(ls "$dir"/*.db | wc -l)

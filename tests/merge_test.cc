@@ -498,6 +498,71 @@ sys.stdout.write(generate_latest(reg).decode('utf-8'))
 namespace promdir {
 namespace {
 
+TEST_CASE("workers that made their series in other orders merge as Python merges them") {
+  // Web-app workers that served their views in their own orders: no file
+  // matches another entry for entry, so every file is parsed, on several
+  // reader threads at once, with runs of the prediction's order. Python's
+  // collector on the same directory is the reference, in both layouts.
+  test::TempDir tmp;
+  std::string dir = tmp.File("shuffled");
+  int rc = -1;
+  test::RunCommand(std::string(test::kPython) + " " + PROMDIR_SOURCE_DIR +
+                       "/bench/make_webapp_dir.py " + dir +
+                       " --workers 24 --entries 700 --shuffle",
+                   "", &rc);
+  REQUIRE(rc == 0);
+  // One more worker that served only some views, with new label values.
+  test::WriteFile(tmp.File("extra.py"), R"PY(
+import os, sys
+os.environ['PROMETHEUS_MULTIPROC_DIR'] = sys.argv[1]
+from prometheus_client import Counter
+c = Counter('http_requests', 'Requests served, by view, method and status.',
+            ['view', 'method', 'status'])
+for v in (5, 3, 99, 1):
+    c.labels('app.views.view_%04d' % v, 'PATCH', '204').inc(v)
+    c.labels('app.views.view_%04d' % v, 'GET', '200').inc()
+)PY");
+  test::RunCommand(std::string(test::kPython) + " " + tmp.File("extra.py") +
+                       " " + dir,
+                   "", &rc);
+  REQUIRE(rc == 0);
+  std::string python = test::RunCommand(
+      std::string(test::kPython) +
+          " -c 'import sys; from prometheus_client import CollectorRegistry, "
+          "generate_latest; from prometheus_client.multiprocess import "
+          "MultiProcessCollector; r = CollectorRegistry(); "
+          "MultiProcessCollector(r, path=sys.argv[1]); "
+          "sys.stdout.write(generate_latest(r).decode())' " +
+          dir,
+      "", &rc);
+  REQUIRE(rc == 0);
+  test::Parsed want = test::ParseExposition(python);
+  REQUIRE(want.families.size() == 5);
+  std::string d16 = tmp.File("shuffled16");
+  fs::create_directory(d16);
+  for (const auto& e : fs::directory_iterator(dir)) {
+    FileContents fc;
+    REQUIRE(ReadMetricsFile(Env::Default(), e.path().string(), &fc).ok());
+    FileBuilder b(ValueLayout::k16);
+    for (const FileEntry& fe : fc.entries) b.Add(fe.key, fe.value, 0);
+    test::WriteFile(d16 + "/" + e.path().filename().string(), b.Build());
+  }
+  for (const std::string& d : {dir, d16}) {
+    for (unsigned threads : {1u, 2u, 4u}) {
+      CAPTURE(d);
+      CAPTURE(threads);
+      CollectorOptions opt;
+      opt.directory = d;
+      opt.liveness = LivenessMode::kNone;
+      opt.read_threads = threads;
+      DirectoryCollector c(opt);
+      std::string ours;
+      REQUIRE(c.Render(ExpositionFormat::kText004, &ours, nullptr).ok());
+      CHECK(test::DiffExpositions(want, test::ParseExposition(ours), true) == "");
+    }
+  }
+}
+
 TEST_CASE("two names of one inode (a hard link) are both merged as Python does") {
   test::TempDir d;
   test::WriteFile(d.File("counter_1.db"),

@@ -8,27 +8,27 @@
 
 namespace promdir::reader {
 
-namespace {
-
-uint32_t Hash32(std::string_view s) {
+uint32_t KeyHash(std::string_view s) {
   uint64_t h = std::hash<std::string_view>()(s);
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
+namespace {
+
 uint32_t SeriesHash(uint32_t family, std::string_view text) {
-  return Hash32(text) ^ (family * 0x9e3779b9u);
+  return KeyHash(text) ^ (family * 0x9e3779b9u);
 }
 
 }  // namespace
 
 uint32_t KeyTable::Find(std::string_view key) const {
   uint32_t found = key_index_.Find(
-      Hash32(key), [&](uint32_t id) { return keys_[id].bytes == key; });
+      KeyHash(key), [&](uint32_t id) { return keys_[id].bytes == key; });
   return found == FlatIndex::kAbsent ? kNoId : found;
 }
 
 uint32_t KeyTable::Intern(std::string_view key) {
-  const uint32_t h = Hash32(key);
+  const uint32_t h = KeyHash(key);
   uint32_t found = key_index_.Find(
       h, [&](uint32_t id) { return keys_[id].bytes == key; });
   if (found != FlatIndex::kAbsent) return found;
@@ -64,7 +64,7 @@ const std::string* KeyTable::Help(std::string_view help) {
 }
 
 uint32_t KeyTable::InternFamily(std::string_view name) {
-  const uint32_t h = Hash32(name);
+  const uint32_t h = KeyHash(name);
   uint32_t found = family_index_.Find(
       h, [&](uint32_t id) { return families_[id] == name; });
   if (found != FlatIndex::kAbsent) return found;

@@ -62,6 +62,9 @@ struct KeyInfo {
   const std::string* help = nullptr;  // shared by keys with the same help
 };
 
+// The 32-bit hash the table indexes keys (and other strings) by.
+uint32_t KeyHash(std::string_view s);
+
 class KeyTable {
  public:
   KeyTable() = default;

@@ -125,6 +125,13 @@ struct Prediction {
   std::shared_ptr<EntryTable> entries;  // its file's table, shared
   // Key id -> the first entry of the file with that key (kNoId: none).
   std::vector<uint32_t> position;
+  // Its entries by the hash of their key (KeyHash), made before it is
+  // published, so files that list the same keys in another order are
+  // matched too.
+  reader::FlatIndex index;
+  // The index of an entry of this file with the key of the entry at `entry`
+  // (its length field, then key_size key bytes), or kNoId.
+  uint32_t Find(const char* entry, size_t key_size) const;
 };
 
 // One file merged by this scrape.
@@ -226,7 +233,9 @@ class DirectoryCollector::Impl {
     // Still open after the read: the file may be frozen (see Freeze).
     int keep_fd = -1;
     FileId id;
-    // Parsed by FastParse: its keys are this prediction's (TakeKeys).
+    // Parsed by FastParse: its keys are this prediction's (TakeKeys): in
+    // its order (keys_cf->entries null), or (keys_cf->entries holding the
+    // prediction's entry index of each entry) in another.
     std::shared_ptr<Prediction> keys_from;
     CachedFile* keys_cf = nullptr;
   };

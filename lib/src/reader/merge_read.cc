@@ -31,6 +31,17 @@ bool SameEntry(const merge_detail::Prediction& p, size_t index, uint64_t off,
 
 }  // namespace
 
+namespace merge_detail {
+
+uint32_t Prediction::Find(const char* entry, size_t key_size) const {
+  uint32_t j = index.Find(
+      reader::KeyHash(std::string_view(entry + 4, key_size)),
+      [&](uint32_t i) { return SameKey(*this, i, entry, key_size); });
+  return j == reader::FlatIndex::kAbsent ? kNoId : j;
+}
+
+}  // namespace merge_detail
+
 bool DirectoryCollector::Impl::FastParse(const std::string& path,
                                          std::string_view data,
                                          const Prediction& predicted,
@@ -44,19 +55,48 @@ bool DirectoryCollector::Impl::FastParse(const std::string& path,
           .ok()) {
     return false;  // (the 16-byte walk of an 8-byte file fails at once)
   }
+  // Entry i is most often the prediction's entry i, at the same offset.
+  // From the first one that is not, the file gets a table of its own,
+  // holding for now the prediction's index of each entry's key: found as
+  // the entry after the last one's (runs of the same order), else by the
+  // prediction's index of its keys.
   size_t n = 0;
-  bool same = true;
+  std::shared_ptr<EntryTable> own;
+  uint32_t next = 0;
+  bool matched = true;
   ReadError e = reader::WalkEntries(
       data, format::kHeaderSize, layout, path,
-      [&](uint64_t off, std::string_view key, uint64_t) {
-        if (!SameEntry(predicted, n, off, data.data() + off, key.size())) {
-          same = false;
-          return false;  // Parse decides
+      [&](uint64_t off, std::string_view key, uint64_t voff) {
+        const char* entry = data.data() + off;
+        if (!own) {
+          if (SameEntry(predicted, n, off, entry, key.size())) {
+            ++n;  // (its value is at predicted.value_offsets[n])
+            return true;
+          }
+          own = std::make_shared<EntryTable>();
+          own->keys.reserve(predicted.entry_offsets.size());
+          own->offsets.reserve(predicted.entry_offsets.size());
+          for (uint32_t i = 0; i < n; ++i) {
+            own->keys.push_back(i);
+            own->offsets.push_back(predicted.value_offsets[i]);
+          }
+          next = static_cast<uint32_t>(n);
         }
-        ++n;  // (its value is at predicted.value_offsets[n])
+        uint32_t j = SameKey(predicted, next, entry, key.size())
+                         ? next
+                         : predicted.Find(entry, key.size());
+        if (j == kNoId) {
+          matched = false;
+          return false;  // a key the prediction lacks: Parse decides
+        }
+        own->keys.push_back(j);
+        own->offsets.push_back(static_cast<uint32_t>(voff));
+        next = j + 1;
+        ++n;
         return true;
       });
-  if (!e.ok() || !same) return false;
+  if (!e.ok() || !matched) return false;
+  cf->entries = std::move(own);  // null: the prediction's, in its order
   cf->layout = layout;
   cf->layout_known = true;
   cf->parsed = data.size();
@@ -120,6 +160,10 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
     const Prediction* use =
         predicted && predicted->complete && !predicted->failed ? predicted
                                                                : nullptr;
+    if (base == 0 && use) {  // most likely as many entries as the prediction
+      table.keys.reserve(use->entry_offsets.size());
+      table.offsets.reserve(use->entry_offsets.size());
+    }
     // Files whose series were made in another order still list them in
     // runs of the prediction's order (a view's series together), so after
     // an entry found at index j of the prediction, the next is tried
@@ -340,8 +384,12 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
       if (reader::DetectLayout(data, format::kHeaderSize, ValueLayout::k16,
                                path, &made->layout).ok() &&
           reader::WalkEntries(data, format::kHeaderSize, made->layout, path,
-                              [&](uint64_t off, std::string_view,
+                              [&](uint64_t off, std::string_view key,
                                   uint64_t voff) {
+                                made->index.Insert(
+                                    reader::KeyHash(key),
+                                    static_cast<uint32_t>(
+                                        made->entry_offsets.size()));
                                 made->entry_offsets.push_back(
                                     static_cast<uint32_t>(off));
                                 made->value_offsets.push_back(
@@ -418,10 +466,10 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   ScrapeFile* sf = &slot->file;
   // A matched file's values are where its prediction's are.
   const size_t n = cf->count;
-  const uint32_t* offsets = slot->keys_from
+  const uint32_t* offsets = cf->entries ? cf->entries->offsets.data()
+                            : slot->keys_from
                                 ? slot->keys_from->value_offsets.data()
-                                : cf->entries ? cf->entries->offsets.data()
-                                              : nullptr;
+                                : nullptr;
   if (!left_out || candidate) {  // (a left-out file's values only to freeze)
     sf->own_values.resize(n);
     const char* p = data.data();
@@ -456,7 +504,23 @@ void DirectoryCollector::Impl::TakeKeys(const std::vector<std::string>& names,
       const Prediction& p = *slot.keys_from;
       CachedFile* cf = slot.keys_cf;
       if (p.complete && !p.failed) {
-        cf->entries = p.entries;  // shared: its first cf->count entries
+        if (cf->entries == nullptr) {
+          cf->entries = p.entries;  // shared: its first cf->count entries
+        } else {
+          // Its own order: prediction indexes become key ids; the families
+          // in order of first appearance.
+          EntryTable& t = *cf->entries;
+          std::vector<uint32_t> seen;
+          for (uint32_t i = 0; i < t.keys.size(); ++i) {
+            const uint32_t id = p.entries->keys[t.keys[i]];
+            t.keys[i] = id;
+            const uint32_t family = table_.family_of(id);
+            if (std::find(seen.begin(), seen.end(), family) == seen.end()) {
+              seen.push_back(family);
+              t.families.push_back({family, id, i});
+            }
+          }
+        }
         slot.keys_from.reset();
         break;
       }
