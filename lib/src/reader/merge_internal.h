@@ -105,16 +105,16 @@ struct CachedFile {
 };
 
 // The entries of the longest file of a prefix parsed from the start (the
-// first, when they are alike): entry i
-// of the next file of that prefix is most likely the same key at the same
-// offset (one memcmp, no hashing).
+// first, when they are alike): entry i of the next file of that prefix is
+// most likely the same key at the same offset (one memcmp, no hashing), and
+// any of its keys most likely one of these (index).
 // A prediction is published as soon as its file's entries are walked, so
 // other reader threads compare their files with it (FastParse) while its
-// keys are still being interned: raw, layout, entry_offsets and
-// value_offsets never change once published; entries and position are
-// set, and complete or failed, under table_mu_ (exclusive) by the thread
-// that parses it. FastParse's
-// callers take the entries only after the scrape's threads are joined.
+// keys are still being interned: raw, layout, entry_offsets, value_offsets
+// and index never change once published; entries and position are set,
+// and complete or failed, under table_mu_ (exclusive) by the thread that
+// parses it. FastParse's callers take the entries only after the scrape's
+// threads are joined.
 struct Prediction {
   ValueLayout layout = ValueLayout::k16;
   std::string raw;                      // its bytes in use
@@ -251,10 +251,12 @@ class DirectoryCollector::Impl {
   bool Parse(const std::string& path, std::string_view data,
              const format::FileName& name, const Prediction* predicted,
              CachedFile* cf, ReadError* err);
-  // Parses a whole new file without any lock when every entry is the
-  // prediction's entry at the same offset: fills all but keys and
-  // families, which TakeKeys copies once the threads are joined. False if
-  // any entry differs (or the file is malformed): Parse decides then.
+  // Parses a whole new file without any lock when every entry's key is
+  // one of the prediction's: in its order at the same offsets (cf->entries
+  // left null, to share the prediction's), or in another (cf->entries its
+  // own, holding the prediction's entry index of each key for now).
+  // TakeKeys gives it the key ids once the threads are joined. False if a
+  // key is not the prediction's (or the file is malformed): Parse decides.
   static bool FastParse(const std::string& path, std::string_view data,
                         const Prediction& predicted, CachedFile* cf);
   // After the reads: gives each FastParse'd file its prediction's keys, or
