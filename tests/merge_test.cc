@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <thread>
@@ -561,6 +562,66 @@ for v in (5, 3, 99, 1):
       CHECK(test::DiffExpositions(want, test::ParseExposition(ours), true) == "");
     }
   }
+
+  // Python writers reopen three workers' files (as their pid) and grow
+  // them in their own orders: a warm engine must then agree with Python
+  // and with a cold one.
+  CollectorOptions opt;
+  opt.directory = dir;
+  opt.liveness = LivenessMode::kNone;
+  opt.read_threads = 2;
+  DirectoryCollector warm(opt);
+  std::string before;
+  REQUIRE(warm.Render(ExpositionFormat::kText004, &before, nullptr).ok());
+  std::vector<std::string> ids;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string n = e.path().filename().string();
+    if (n.starts_with("histogram_")) ids.push_back(n.substr(10, n.size() - 13));
+  }
+  std::sort(ids.begin(), ids.end());
+  REQUIRE(ids.size() >= 3);
+  test::WriteFile(tmp.File("grow.py"), R"PY(
+import os, sys, random
+os.environ['PROMETHEUS_MULTIPROC_DIR'] = sys.argv[1]
+from prometheus_client import values
+values.ValueClass = values.MultiProcessValue(lambda: int(sys.argv[2]))
+from prometheus_client import Counter, Histogram
+c = Counter('http_requests', 'Requests served, by view, method and status.',
+            ['view', 'method', 'status'])
+h = Histogram('http_request_duration_seconds', 'Request latency in seconds.',
+              ['view', 'method'])
+r = random.Random(int(sys.argv[2]))
+for _ in range(60):
+    v = 'app.views.view_%04d' % r.randrange(12)
+    m = r.choice(['GET', 'HEAD', 'OPTIONS'])
+    c.labels(v, m, r.choice(['200', '304'])).inc()
+    h.labels(v, m).observe(r.random())
+)PY");
+  for (size_t i = 0; i < 3; ++i) {
+    test::RunCommand(std::string(test::kPython) + " " + tmp.File("grow.py") +
+                         " " + dir + " " + ids[i * (ids.size() / 3)],
+                     "", &rc);
+    REQUIRE(rc == 0);
+  }
+  python = test::RunCommand(
+      std::string(test::kPython) +
+          " -c 'import sys; from prometheus_client import CollectorRegistry, "
+          "generate_latest; from prometheus_client.multiprocess import "
+          "MultiProcessCollector; r = CollectorRegistry(); "
+          "MultiProcessCollector(r, path=sys.argv[1]); "
+          "sys.stdout.write(generate_latest(r).decode())' " +
+          dir,
+      "", &rc);
+  REQUIRE(rc == 0);
+  want = test::ParseExposition(python);
+  std::string after;
+  REQUIRE(warm.Render(ExpositionFormat::kText004, &after, nullptr).ok());
+  CHECK(after != before);
+  CHECK(test::DiffExpositions(want, test::ParseExposition(after), true) == "");
+  DirectoryCollector cold(opt);
+  std::string fresh;
+  REQUIRE(cold.Render(ExpositionFormat::kText004, &fresh, nullptr).ok());
+  CHECK(fresh == after);
 }
 
 TEST_CASE("two names of one inode (a hard link) are both merged as Python does") {
