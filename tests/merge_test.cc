@@ -499,6 +499,22 @@ sys.stdout.write(generate_latest(reg).decode('utf-8'))
 namespace promdir {
 namespace {
 
+// Python's MultiProcessCollector + generate_latest on `dir`.
+std::string PythonExposition(const std::string& dir) {
+  int rc = -1;
+  std::string out = test::RunCommand(
+      std::string(test::kPython) +
+          " -c 'import sys; from prometheus_client import CollectorRegistry, "
+          "generate_latest; from prometheus_client.multiprocess import "
+          "MultiProcessCollector; r = CollectorRegistry(); "
+          "MultiProcessCollector(r, path=sys.argv[1]); "
+          "sys.stdout.write(generate_latest(r).decode())' " +
+          dir,
+      "", &rc);
+  REQUIRE(rc == 0);
+  return out;
+}
+
 TEST_CASE("workers that made their series in other orders merge as Python merges them") {
   // Web-app workers that served their views in their own orders: no file
   // matches another entry for entry, so every file is parsed, on several
@@ -527,17 +543,7 @@ for v in (5, 3, 99, 1):
                        " " + dir,
                    "", &rc);
   REQUIRE(rc == 0);
-  std::string python = test::RunCommand(
-      std::string(test::kPython) +
-          " -c 'import sys; from prometheus_client import CollectorRegistry, "
-          "generate_latest; from prometheus_client.multiprocess import "
-          "MultiProcessCollector; r = CollectorRegistry(); "
-          "MultiProcessCollector(r, path=sys.argv[1]); "
-          "sys.stdout.write(generate_latest(r).decode())' " +
-          dir,
-      "", &rc);
-  REQUIRE(rc == 0);
-  test::Parsed want = test::ParseExposition(python);
+  test::Parsed want = test::ParseExposition(PythonExposition(dir));
   REQUIRE(want.families.size() == 5);
   std::string d16 = tmp.File("shuffled16");
   fs::create_directory(d16);
@@ -603,17 +609,7 @@ for _ in range(60):
                      "", &rc);
     REQUIRE(rc == 0);
   }
-  python = test::RunCommand(
-      std::string(test::kPython) +
-          " -c 'import sys; from prometheus_client import CollectorRegistry, "
-          "generate_latest; from prometheus_client.multiprocess import "
-          "MultiProcessCollector; r = CollectorRegistry(); "
-          "MultiProcessCollector(r, path=sys.argv[1]); "
-          "sys.stdout.write(generate_latest(r).decode())' " +
-          dir,
-      "", &rc);
-  REQUIRE(rc == 0);
-  want = test::ParseExposition(python);
+  want = test::ParseExposition(PythonExposition(dir));
   std::string after;
   REQUIRE(warm.Render(ExpositionFormat::kText004, &after, nullptr).ok());
   CHECK(after != before);
