@@ -87,7 +87,9 @@ int RunWorker(const Config& cfg, int index, Clock::time_point deadline) {
       lat[r] = *h;
     }
     promdir::Gauge busy = inflight.Add({});
-    bool timed = cfg.duration > 0;
+    // With --respawn, a worker always finishes its iterations: the
+    // duration only ends the respawning, so every generation is whole.
+    bool timed = cfg.duration > 0 && !cfg.respawn;
     for (long long i = 0; cfg.iterations < 0 || i < cfg.iterations; ++i) {
       if (g_stop || (timed && Clock::now() >= deadline)) break;
       busy.Inc();
@@ -163,14 +165,16 @@ int main(int argc, char** argv) {
   app.add_flag("--worker-ids", cfg.worker_ids,
                "Write under worker ids 0..N-1 instead of pids");
   app.add_option("--duration", cfg.duration,
-                 "Stop iterating after this many seconds")
+                 "Stop iterating after this many seconds (with --respawn: "
+                 "start no new worker after them)")
       ->check(CLI::PositiveNumber);
   app.add_option("--sleep-ms", cfg.sleep_ms, "Pause between iterations, in ms")
       ->check(CLI::Range(0, 3600000));
   app.add_flag(
       "--respawn", cfg.respawn,
       "Replace each worker that finishes its iterations with a new one "
-      "until --duration ends (needs --duration and --iterations)");
+      "until --duration ends; each runs all its iterations (needs "
+      "--duration and --iterations)");
   CLI11_PARSE(app, argc, argv);
 
   if (cfg.dir.empty()) {

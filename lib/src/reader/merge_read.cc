@@ -229,7 +229,7 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
       std::string why = k.bad == BadReason::kNone
                             ? "histogram bucket has a non-numeric le"
                             : k.why;
-      // (The entry's key starts 4 bytes before its padded key.)
+      // (The entry starts with its key's length, 4 bytes before the key.)
       uint64_t at = table.offsets[i] - format::PadLength(k.bytes.size()) -
                     k.bytes.size() - 4;
       *err = reader::Bad(k.bad != BadReason::kNone ? k.bad : BadReason::kBadLe,
