@@ -21,17 +21,20 @@ uint32_t SeriesHash(uint32_t family, std::string_view text) {
 
 }  // namespace
 
-uint32_t KeyTable::Find(std::string_view key) const {
+uint32_t KeyTable::FindHashed(uint32_t h, std::string_view key) const {
   uint32_t found = key_index_.Find(
-      KeyHash(key), [&](uint32_t id) { return keys_[id].bytes == key; });
+      h, [&](uint32_t id) { return keys_[id].bytes == key; });
   return found == FlatIndex::kAbsent ? kNoId : found;
+}
+
+uint32_t KeyTable::Find(std::string_view key) const {
+  return FindHashed(KeyHash(key), key);
 }
 
 uint32_t KeyTable::Intern(std::string_view key) {
   const uint32_t h = KeyHash(key);
-  uint32_t found = key_index_.Find(
-      h, [&](uint32_t id) { return keys_[id].bytes == key; });
-  if (found != FlatIndex::kAbsent) return found;
+  uint32_t found = FindHashed(h, key);
+  if (found != kNoId) return found;
   const uint32_t id = static_cast<uint32_t>(keys_.size());
   KeyInfo& info = keys_.emplace_back();
   info.bytes = arena_.Copy(key);

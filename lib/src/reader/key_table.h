@@ -105,6 +105,8 @@ class KeyTable {
   }
 
  private:
+  // Find with the key's KeyHash already made.
+  uint32_t FindHashed(uint32_t h, std::string_view key) const;
   uint32_t InternFamily(std::string_view name);
   // The series of (family, sample, labels without the label `skip`).
   uint32_t InternSeries(uint32_t family, std::string_view sample,

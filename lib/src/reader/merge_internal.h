@@ -111,9 +111,8 @@ struct CachedFile {
 // A prediction is published as soon as its file's entries are walked, so
 // other reader threads compare their files with it (FastParse) while its
 // keys are still being interned: raw, layout, entry_offsets, value_offsets
-// and index never change once published; entries and position are set,
-// and complete or failed, under table_mu_ (exclusive) by the thread that
-// parses it. FastParse's callers take the entries only after the scrape's
+// and index never change once published; entries is set, and complete or
+// failed, under table_mu_ (exclusive) by the thread that parses it. FastParse's callers take the entries only after the scrape's
 // threads are joined.
 struct Prediction {
   ValueLayout layout = ValueLayout::k16;
@@ -123,8 +122,6 @@ struct Prediction {
   bool complete = false;                // entries is set
   bool failed = false;                  // the file is bad: no entries
   std::shared_ptr<EntryTable> entries;  // its file's table, shared
-  // Key id -> the first entry of the file with that key (kNoId: none).
-  std::vector<uint32_t> position;
   // Its entries by the hash of their key (KeyHash), made before it is
   // published, so files that list the same keys in another order are
   // matched too.
@@ -259,6 +256,10 @@ class DirectoryCollector::Impl {
   // key is not the prediction's (or the file is malformed): Parse decides.
   static bool FastParse(const std::string& path, std::string_view data,
                         const Prediction& predicted, CachedFile* cf);
+  // Appends to t->families those of entries [from, end) that it lacks, in
+  // order of first appearance. Reads the key table (under table_mu_ while
+  // reader threads run).
+  void AddFamilies(EntryTable* t, size_t from) const;
   // After the reads: gives each FastParse'd file its prediction's keys, or
   // reads it again if that prediction's file turned out bad.
   void TakeKeys(const std::vector<std::string>& names,
@@ -317,6 +318,12 @@ class DirectoryCollector::Impl {
     uint32_t series;     // counter, summary
     uint32_t histogram;  // the canonical bucket, or the series
     uint32_t gauge;      // the series without `pid`
+    // The series the key adds to in a family of type `t`.
+    uint32_t For(FileType t) const {
+      return t == FileType::kHistogram ? histogram
+             : t == FileType::kGauge   ? gauge
+                                       : series;
+    }
   };
   std::vector<KeyMerge> key_merge_;
   std::vector<double> acc_;

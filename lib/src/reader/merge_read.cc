@@ -42,6 +42,32 @@ uint32_t Prediction::Find(const char* entry, size_t key_size) const {
 
 }  // namespace merge_detail
 
+namespace {
+
+// The index of the prediction's entry whose key the entry at `off` (at
+// `entry`) holds, or kNoId: the one after the last match (`*next`: files
+// made in another order still list their series in runs of the
+// prediction's order), else entry `index` itself at the same offset, else
+// by the prediction's index of its keys. Each guess costs a memcmp, so the
+// likelier comes first, and none is tried twice. Sets *next to the entry
+// after the match.
+uint32_t MatchEntry(const merge_detail::Prediction& p, size_t index,
+                    uint64_t off, const char* entry, size_t key_size,
+                    uint32_t* next) {
+  uint32_t j;
+  if (*next != reader::kNoId && SameKey(p, *next, entry, key_size)) {
+    j = *next;
+  } else if (*next != index && SameEntry(p, index, off, entry, key_size)) {
+    j = static_cast<uint32_t>(index);
+  } else {
+    j = p.Find(entry, key_size);
+  }
+  *next = j == reader::kNoId ? reader::kNoId : j + 1;
+  return j;
+}
+
+}  // namespace
+
 bool DirectoryCollector::Impl::FastParse(const std::string& path,
                                          std::string_view data,
                                          const Prediction& predicted,
@@ -57,12 +83,11 @@ bool DirectoryCollector::Impl::FastParse(const std::string& path,
   }
   // Entry i is most often the prediction's entry i, at the same offset.
   // From the first one that is not, the file gets a table of its own,
-  // holding for now the prediction's index of each entry's key: found as
-  // the entry after the last one's (runs of the same order), else by the
-  // prediction's index of its keys.
+  // holding for now the prediction's index of each entry's key
+  // (MatchEntry).
   size_t n = 0;
   std::shared_ptr<EntryTable> own;
-  uint32_t next = 0;
+  uint32_t next = kNoId;
   bool matched = true;
   ReadError e = reader::WalkEntries(
       data, format::kHeaderSize, layout, path,
@@ -82,16 +107,13 @@ bool DirectoryCollector::Impl::FastParse(const std::string& path,
           }
           next = static_cast<uint32_t>(n);
         }
-        uint32_t j = SameKey(predicted, next, entry, key.size())
-                         ? next
-                         : predicted.Find(entry, key.size());
+        uint32_t j = MatchEntry(predicted, n, off, entry, key.size(), &next);
         if (j == kNoId) {
           matched = false;
           return false;  // a key the prediction lacks: Parse decides
         }
         own->keys.push_back(j);
         own->offsets.push_back(static_cast<uint32_t>(voff));
-        next = j + 1;
         ++n;
         return true;
       });
@@ -146,8 +168,8 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
   EntryTable& table = cf->Own();
   const size_t base = table.keys.size();
   // 1. Each entry's key id, looked up under a shared lock, so threads parse
-  // side by side: the prediction's at the same index if the entry is its
-  // entry byte for byte (no hashing), else the table's.
+  // side by side: the prediction's if it has the key (MatchEntry; most
+  // often no hashing), else the table's.
   struct Miss {
     size_t index;
     uint64_t off;
@@ -164,29 +186,20 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
       table.keys.reserve(use->entry_offsets.size());
       table.offsets.reserve(use->entry_offsets.size());
     }
-    // Files whose series were made in another order still list them in
-    // runs of the prediction's order (a view's series together), so after
-    // an entry found at index j of the prediction, the next is tried
-    // against index j + 1 before it is hashed.
     uint32_t next = kNoId;
     *err = reader::WalkEntries(
         data, cf->parsed, cf->layout, path,
         [&](uint64_t off, std::string_view key, uint64_t voff) {
           const size_t index = table.keys.size();
-          const char* entry = data.data() + off;
+          uint32_t j = use ? MatchEntry(*use, index, off, data.data() + off,
+                                        key.size(), &next)
+                           : kNoId;
           uint32_t id;
-          if (use && SameEntry(*use, index, off, entry, key.size())) {
-            id = use->entries->keys[index];
-            next = static_cast<uint32_t>(index + 1);
-          } else if (use && next != kNoId &&
-                     SameKey(*use, next, entry, key.size())) {
-            id = use->entries->keys[next++];
+          if (j != kNoId) {
+            id = use->entries->keys[j];
           } else {
             id = table_.Find(key);
             if (id == kNoId) misses.push_back({index, off, key.size()});
-            next = use && id < use->position.size() ? use->position[id]
-                                                    : kNoId;
-            if (next != kNoId) ++next;
           }
           table.keys.push_back(id);
           table.offsets.push_back(static_cast<uint32_t>(voff));
@@ -218,10 +231,8 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
       if (table_.bad_in(id, type)) break;
     }
   }
-  // 3. Bad keys and the families, in entry order.
+  // 3. Bad keys, then the families, in entry order.
   std::shared_lock<std::shared_mutex> t(table_mu_);
-  std::vector<uint32_t> seen;
-  for (const auto& f : table.families) seen.push_back(f[0]);
   for (size_t i = base; i < table.keys.size(); ++i) {
     const uint32_t id = table.keys[i];
     if (table_.bad_in(id, type)) {
@@ -236,12 +247,8 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
                          path, why + " (entry at offset " + std::to_string(at) + ")");
       return false;
     }
-    const uint32_t family = table_.family_of(id);
-    if (std::find(seen.begin(), seen.end(), family) == seen.end()) {
-      seen.push_back(family);
-      table.families.push_back({family, id, static_cast<uint32_t>(i)});
-    }
   }
+  AddFamilies(&table, base);
   cf->parsed = data.size();
   cf->count = static_cast<uint32_t>(table.keys.size());
   return true;
@@ -435,12 +442,7 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
       }
       if (made) {
         std::unique_lock<std::shared_mutex> t(table_mu_);
-        if (ok) {
-          made->entries = cf->entries;  // shared with the file
-          made->position.assign(table_.key_count(), kNoId);
-          const std::vector<uint32_t>& keys = made->entries->keys;
-          for (uint32_t i = keys.size(); i-- > 0;) made->position[keys[i]] = i;
-        }
+        if (ok) made->entries = cf->entries;  // shared with the file
         (ok ? made->complete : made->failed) = true;
       }
     }
@@ -496,6 +498,19 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   slot->outcome = Outcome::kMerged;
 }
 
+void DirectoryCollector::Impl::AddFamilies(EntryTable* t, size_t from) const {
+  std::vector<uint32_t> seen;
+  for (const auto& f : t->families) seen.push_back(f[0]);
+  for (size_t i = from; i < t->keys.size(); ++i) {
+    const uint32_t id = t->keys[i];
+    const uint32_t family = table_.family_of(id);
+    if (std::find(seen.begin(), seen.end(), family) == seen.end()) {
+      seen.push_back(family);
+      t->families.push_back({family, id, static_cast<uint32_t>(i)});
+    }
+  }
+}
+
 void DirectoryCollector::Impl::TakeKeys(const std::vector<std::string>& names,
                                         std::vector<Slot>* slots) {
   for (size_t i = 0; i < slots->size(); ++i) {
@@ -507,19 +522,10 @@ void DirectoryCollector::Impl::TakeKeys(const std::vector<std::string>& names,
         if (cf->entries == nullptr) {
           cf->entries = p.entries;  // shared: its first cf->count entries
         } else {
-          // Its own order: prediction indexes become key ids; the families
-          // in order of first appearance.
+          // Its own order: prediction indexes become key ids.
           EntryTable& t = *cf->entries;
-          std::vector<uint32_t> seen;
-          for (uint32_t i = 0; i < t.keys.size(); ++i) {
-            const uint32_t id = p.entries->keys[t.keys[i]];
-            t.keys[i] = id;
-            const uint32_t family = table_.family_of(id);
-            if (std::find(seen.begin(), seen.end(), family) == seen.end()) {
-              seen.push_back(family);
-              t.families.push_back({family, id, i});
-            }
-          }
+          for (uint32_t& key : t.keys) key = p.entries->keys[key];
+          AddFamilies(&t, 0);
         }
         slot.keys_from.reset();
         break;

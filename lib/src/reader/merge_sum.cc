@@ -55,12 +55,7 @@ void DirectoryCollector::Impl::MergeFile(const std::vector<FamilyState>& fams,
       own = false;
     }
   });
-  auto own_target = [&](uint32_t key) {
-    const KeyMerge& m = key_merge_[key];
-    return type == FileType::kHistogram ? m.histogram
-           : type == FileType::kGauge   ? m.gauge
-                                        : m.series;
-  };
+  auto own_target = [&](uint32_t key) { return key_merge_[key].For(type); };
   // A table shared by files of one prefix keeps its targets, made once for
   // all of them; a file's own table is looked up as it is added.
   const bool materialize = own && cf->entries.use_count() > 1;
@@ -93,9 +88,7 @@ void DirectoryCollector::Impl::MergeFile(const std::vector<FamilyState>& fams,
       const FamilyState& fs = fams[k.family];
       ftype = fs.type;
       fmode = format::BaseMode(fs.mode);
-      s = ftype == FileType::kHistogram ? k.histogram
-          : ftype == FileType::kGauge   ? k.gauge
-                                        : k.series;
+      s = k.For(ftype);
     }
     if (ftype != FileType::kGauge || fmode == GaugeMode::kSum) {
       Touch(s);
