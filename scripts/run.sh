@@ -2,7 +2,7 @@
 # The main job: sets up (scripts/setup.sh), then serves merged metrics with
 # promdir-collector until Ctrl-C.
 #
-#   sudo bash scripts/run.sh                       # demo: C++ workers + collector
+#   bash scripts/run.sh                            # demo: C++ workers + collector
 #   PROMETHEUS_MULTIPROC_DIR=/run/app bash scripts/run.sh   # serve that directory
 #   PROMDIR_LISTEN=127.0.0.1:9999 bash scripts/run.sh       # another address
 #

@@ -4,7 +4,7 @@
 # C++ workers scraped by a real Prometheus, the run command, the operations
 # kit, the Debian package).
 #
-#   sudo bash scripts/test.sh
+#   bash scripts/test.sh
 #   PROMDIR_E2E='20_*' bash scripts/test.sh     # only matching e2e tests
 #   PROMDIR_E2E=none bash scripts/test.sh       # ctest only
 #   PROMDIR_SKIP_SETUP=1 BUILD_DIR=out bash scripts/test.sh

@@ -60,16 +60,8 @@ pgrep -f -- "--dir $demo_dir" >/dev/null && fail "processes on $demo_dir still r
 log "demo stopped cleanly on SIGINT"
 
 # 2. An existing directory: the pyhead-web fixture, copied.
-FIX=${PROMDIR_FIXTURES_DIR:-$REPO_DIR/../shared/fixtures}
-if [[ -d $FIX/py016-web/dir ]]; then
-  cp -r "$FIX/py016-web/dir" "$WORK/existing"
-else
-  # No fixtures beside the repository: write a directory with Python.
-  mkdir -p "$WORK/existing"
-  PROMETHEUS_MULTIPROC_DIR="$WORK/existing" "$PY" -c '
-from prometheus_client import Counter
-Counter("existing_requests", "Requests.").inc(7)'
-fi
+FIX=$REPO_DIR/tests/fixtures
+cp -r "$FIX/py016-web/dir" "$WORK/existing"
 before=$(ls "$WORK/existing" | sort)
 run_script "$WORK/existing.log" PROMETHEUS_MULTIPROC_DIR="$WORK/existing" \
   PROMDIR_COLLECTOR_ARGS=--no-prune

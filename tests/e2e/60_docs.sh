@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README tells the truth:
 #   - it opens with the two commands, and both scripts exist;
+#   - no file of the repository refers to a folder beside it;
 #   - the C++ example is tests/examples/quickstart.cc verbatim (which ctest
 #     compiles and runs as example_quickstart);
 #   - the pasted `--help` texts are the binaries' current ones;
@@ -11,8 +12,12 @@ PROMDIR=$(require_bin promdir)
 COLLECTOR=$(require_bin promdir-collector)
 README="$REPO_DIR/README.md"
 
-head -n 8 "$README" | grep -q '^sudo bash scripts/run.sh' || fail "README does not open with the run command"
-head -n 8 "$README" | grep -q '^sudo bash scripts/test.sh' || fail "README does not open with the test command"
+head -n 8 "$README" | grep -q '^bash scripts/run.sh' || fail "README does not open with the run command"
+head -n 8 "$README" | grep -q '^bash scripts/test.sh' || fail "README does not open with the test command"
+
+# The repository stands alone: nothing it holds reads beside the clone.
+outside=$(cd "$REPO_DIR" && git grep -l -e '\.\./''shared' -- . 2>/dev/null || true)
+[[ -z $outside ]] || fail "files refer outside the repository: $outside"
 
 "$PY" - "$README" "$REPO_DIR/tests/examples/quickstart.cc" <<'EOF2' || fail "README's C++ example differs from tests/examples/quickstart.cc"
 import sys
