@@ -33,7 +33,7 @@ struct Config {
   std::string dir;
   int workers = 1;
   long long iterations = -1;  // -1: until --duration ends
-  int layout = 16;
+  int layout = 0;  // 0: PROMDIR_VALUE_LAYOUT, else 16
   bool worker_ids = false;
   double duration = 0;  // seconds; 0: no limit
   int sleep_ms = 0;
@@ -160,7 +160,8 @@ int main(int argc, char** argv) {
   app.add_option(
          "--layout", cfg.layout,
          "Value layout of new files: 16 (prometheus_client >= 0.18) or 8 "
-         "(0.17 and older, Debian 12's 0.16)")
+         "(0.17 and older, Debian 12's 0.16) (default: "
+         "$PROMDIR_VALUE_LAYOUT, else 16)")
       ->check(CLI::IsMember({8, 16}));
   app.add_flag("--worker-ids", cfg.worker_ids,
                "Write under worker ids 0..N-1 instead of pids");
@@ -188,6 +189,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "promdir-loadgen: --dir %s is not a directory\n",
                  cfg.dir.c_str());
     return 2;
+  }
+  if (cfg.layout == 0) {
+    // As every program using the library: the environment decides.
+    promdir::Result<promdir::Options> env =
+        promdir::Options::TryFromEnvironment();
+    if (!env.ok()) {
+      std::fprintf(stderr, "promdir-loadgen: %s\n",
+                   env.status().message().c_str());
+      return 2;
+    }
+    cfg.layout = env.value().layout == promdir::ValueLayout::k8 ? 8 : 16;
   }
   if (cfg.iterations < 0 && cfg.duration <= 0) {
     std::fprintf(stderr,

@@ -66,8 +66,9 @@ int main(int argc, char** argv) {
   };
   auto add_liveness = [&](CLI::App* sub) {
     sub->add_option("--liveness", liveness_text,
-                    "how a writer counts as dead: auto (its kernel lock if it "
-                    "has one, else its pid), lock, pid, none")
+                    "how a writer counts as dead: auto (the kernel: no promdir "
+                    "lock and no process has the file open for writing), "
+                    "lock, pid, none")
         ->check(CLI::IsMember({"auto", "lock", "pid", "none"}))
         ->capture_default_str();
   };

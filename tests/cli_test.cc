@@ -13,7 +13,7 @@
 #include "cli/src/commands.h"
 #include "doctest/doctest.h"
 #include "lib/src/env.h"
-#include "lib/src/maintenance/names.h"
+#include "lib/src/dir_names.h"
 #include "tests/test_util.h"
 
 namespace promdir {
@@ -141,7 +141,7 @@ TEST_CASE("ls and ls --json on every fixture") {
     CHECK(t.code == 0);
     for (const std::string& n : DbNames(dir))
       CHECK(t.out.find(n) != std::string::npos);
-    CHECK(t.out.find("does not exist") != std::string::npos);  // how decided
+    CHECK(t.out.find("not open for writing") != std::string::npos);  // how decided
     Run j = Promdir("ls --json --dir '" + dir + "'");
     CHECK(j.code == 0);
     CHECK(PythonCount(j.out, "len(d)") ==

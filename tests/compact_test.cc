@@ -14,7 +14,7 @@
 #include "doctest/doctest.h"
 #include "lib/src/env.h"
 #include "lib/src/maintenance/archive_builder.h"
-#include "lib/src/maintenance/names.h"
+#include "lib/src/dir_names.h"
 #include "lib/src/reader/dir_guard.h"
 #include "promdir/maintenance.h"
 #include "promdir/reader.h"
@@ -78,15 +78,27 @@ void MakeDeadWriters(const std::string& dir, int first, int writers,
   }
 }
 
-// A live Python-style writer: the id is our own pid.
-std::string MakeLiveWriter(const std::string& dir) {
-  const std::string id = std::to_string(::getpid());
-  WriteDb(dir + "/counter_" + id + ".db", ValueLayout::k8,
-          {{Key("c", "c_total", {{"l", "a"}}), 100}});
-  WriteDb(dir + "/gauge_livesum_" + id + ".db", ValueLayout::k8,
-          {{Key("gls", "gls", {}), 5}});
-  return id;
-}
+// A live Python-style writer, named by a uWSGI-style worker id: no lock,
+// its files held open for writing (as MmapedDict holds them) until the
+// object dies.
+struct LiveWriter {
+  explicit LiveWriter(const std::string& dir) {
+    const std::string c = dir + "/counter_" + id + ".db";
+    const std::string g = dir + "/gauge_livesum_" + id + ".db";
+    WriteDb(c, ValueLayout::k8, {{Key("c", "c_total", {{"l", "a"}}), 100}});
+    WriteDb(g, ValueLayout::k8, {{Key("gls", "gls", {}), 5}});
+    fds[0] = ::open(c.c_str(), O_RDWR);
+    fds[1] = ::open(g.c_str(), O_RDWR);
+    REQUIRE(fds[0] >= 0);
+    REQUIRE(fds[1] >= 0);
+  }
+  ~LiveWriter() {
+    ::close(fds[0]);
+    ::close(fds[1]);
+  }
+  const std::string id = "7";
+  int fds[2];
+};
 
 MaintenanceOptions Options(const std::string& dir) {
   MaintenanceOptions o;
@@ -97,7 +109,8 @@ MaintenanceOptions Options(const std::string& dir) {
 TEST_CASE("compact folds dead writers and keeps every total") {
   TempDir dir;
   MakeDeadWriters(dir.path(), 0, 6, /*mixed=*/true);
-  const std::string live = MakeLiveWriter(dir.path());
+  LiveWriter writer(dir.path());
+  const std::string live = writer.id;
   struct stat live_before;
   REQUIRE(::stat(dir.File("counter_" + live + ".db").c_str(), &live_before) ==
           0);
@@ -147,23 +160,25 @@ TEST_CASE("compact folds dead writers and keeps every total") {
   CHECK(again.written.empty());
 }
 
-TEST_CASE(
-    "a lockless file whose id is not a pid is left alone unless --liveness "
-    "lock") {
+TEST_CASE("a lockless file is folded once nobody writes it, whatever its id") {
   TempDir dir;
   WriteDb(dir.File("counter_worker-a.db"), ValueLayout::k8,
           {{Key("c", "c_total", {}), 7}});
   WriteDb(dir.File("gauge_livesum_worker-a.db"), ValueLayout::k8,
           {{Key("g", "g", {}), 1}});
   MaintenanceResult r;
+  {
+    int writer = ::open(dir.File("counter_worker-a.db").c_str(), O_RDWR);
+    int gauge = ::open(dir.File("gauge_livesum_worker-a.db").c_str(), O_RDWR);
+    REQUIRE(Compact(Options(dir.path()), &r).ok());
+    REQUIRE(Prune(Options(dir.path()), &r).ok());
+    CHECK(DbFiles(dir.path()) ==
+          std::vector<std::string>{"counter_worker-a.db",
+                                   "gauge_livesum_worker-a.db"});
+    ::close(writer);
+    ::close(gauge);
+  }
   REQUIRE(Compact(Options(dir.path()), &r).ok());
-  REQUIRE(Prune(Options(dir.path()), &r).ok());
-  CHECK(DbFiles(dir.path()) ==
-        std::vector<std::string>{"counter_worker-a.db",
-                                 "gauge_livesum_worker-a.db"});
-  MaintenanceOptions o = Options(dir.path());
-  o.liveness = LivenessMode::kLock;
-  REQUIRE(Compact(o, &r).ok());
   CHECK(DbFiles(dir.path()) == std::vector<std::string>{"counter_archive8.db"});
   CHECK(test::PromdirView(dir.path()).at("c_total{}") == 7);
 }
@@ -198,28 +213,27 @@ TEST_CASE("a second compactor gets Busy") {
   CHECK(Compact(Options(dir.path()), nullptr).ok());
 }
 
-// The writer of pid `reborn` comes back between the first probe and the
-// re-check (pid reuse): its file must go back to its name, untouched.
+// The writer with id `reborn` comes back between the first probe and the
+// staging rename (a worker id or pid reused): it opens its files for
+// writing, so they must go back to their names, untouched.
 class RebornEnv : public EnvWrapper {
  public:
   RebornEnv(int reborn, std::string create_home = "")
       : EnvWrapper(Env::Default()),
         reborn_(reborn),
         create_home_(create_home) {}
-  bool PidExists(int pid) override {
-    if (pid == reborn_) return renamed_.load();
-    return EnvWrapper::PidExists(pid);
+  ~RebornEnv() override {
+    for (int fd : fds_) ::close(fd);
   }
   Status RenameNoReplace(const std::string& f, const std::string& t) override {
+    const std::string tag = "_" + std::to_string(reborn_) + ".db";
+    if (f.ends_with(tag)) fds_.push_back(::open(f.c_str(), O_RDWR));
     Status s = EnvWrapper::RenameNoReplace(f, t);
-    if (f.find(std::to_string(reborn_)) != std::string::npos && !renamed_) {
-      renamed_ = true;
-      // The new process creates its own file under the old name.
-      if (!create_home_.empty() &&
-          f.ends_with("/counter_" + std::to_string(reborn_) + ".db")) {
-        WriteDb(create_home_, ValueLayout::k8,
-                {{Key("c", "c_total", {{"l", "new"}}), 1000}});
-      }
+    // The new process creates its own file under the old name.
+    if (!create_home_.empty() && f == create_home_ && !created_) {
+      created_ = true;
+      WriteDb(create_home_, ValueLayout::k8,
+              {{Key("c", "c_total", {{"l", "new"}}), 1000}});
     }
     return s;
   }
@@ -227,10 +241,11 @@ class RebornEnv : public EnvWrapper {
  private:
   int reborn_;
   std::string create_home_;
-  std::atomic<bool> renamed_{false};
+  bool created_ = false;
+  std::vector<int> fds_;
 };
 
-TEST_CASE("a writer that reuses a dead pid during compaction keeps its file") {
+TEST_CASE("a writer that reuses a dead id during compaction keeps its file") {
   TempDir dir;
   MakeDeadWriters(dir.path(), 0, 3, false);
   const int reborn = 4194401;

@@ -54,16 +54,13 @@ inline void WriteDb(const std::string& path, ValueLayout layout,
 
 // promdir's merged view: "sample{labels}" -> value, leaving out families
 // named in `skip`.
-inline std::map<std::string, double> PromdirView(
-    const std::string& dir, const std::set<std::string>& skip = {},
-    LivenessMode liveness = LivenessMode::kAuto) {
-  CollectorOptions o;
-  o.directory = dir;
-  o.liveness = liveness;
-  DirectoryCollector c(o);
+// The same of one scrape by `c` (stats into *stats if not null).
+inline std::map<std::string, double> CollectorView(
+    DirectoryCollector* c, ScrapeStats* stats = nullptr,
+    const std::set<std::string>& skip = {}) {
   std::vector<MetricFamily> families;
   std::map<std::string, double> out;
-  if (!c.Collect(&families, nullptr).ok()) return out;
+  if (!c->Collect(&families, stats).ok()) return out;
   for (const MetricFamily& f : families) {
     if (skip.count(f.name)) continue;
     for (const Sample& s : f.samples) {
@@ -75,6 +72,16 @@ inline std::map<std::string, double> PromdirView(
     }
   }
   return out;
+}
+
+inline std::map<std::string, double> PromdirView(
+    const std::string& dir, const std::set<std::string>& skip = {},
+    LivenessMode liveness = LivenessMode::kAuto) {
+  CollectorOptions o;
+  o.directory = dir;
+  o.liveness = liveness;
+  DirectoryCollector c(o);
+  return CollectorView(&c, nullptr, skip);
 }
 
 // Python's MultiProcessCollector on `dir`: one "sample{labels} value" line

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <functional>
 #include <string>
 
 #include "lib/src/env.h"
@@ -41,6 +42,25 @@ class FaultEnv : public EnvWrapper {
   // RenameNoReplace kills the process with SIGKILL when set: a writer
   // killed between creating a file and renaming it into place.
   std::atomic<bool> kill_on_rename{false};
+  // Runs right before / right after each RenameNoReplace (staging a file,
+  // or putting it back): a writer that opens the file in that window.
+  // Not thread-safe to set while the Env is in use.
+  std::function<void(const std::string& from, const std::string& to)>
+      before_rename_noreplace;
+  std::function<void(const std::string& from, const std::string& to)>
+      after_rename_noreplace;
+  // WritersOpen fails with this errno when non-zero (leases unavailable:
+  // EACCES for another user's file, EINVAL on NFS).
+  std::atomic<int> lease_errno{0};
+  // Open fails with open_errno for paths ending in open_fail_suffix (when
+  // both are set): EMFILE, EIO... in the middle of a scrape.
+  std::atomic<int> open_errno{0};
+  std::string open_fail_suffix;
+  // Stat reports this inode number for every file when non-zero, and a
+  // birth time of 0 when forget_birth is set: a file system that reuses
+  // inode numbers at once, or one that records no birth time.
+  std::atomic<uint64_t> fake_inode{0};
+  std::atomic<bool> forget_birth{false};
 
   Status Allocate(int fd, uint64_t size) override {
     int n = allocate_calls.fetch_add(1);
@@ -62,7 +82,27 @@ class FaultEnv : public EnvWrapper {
   Status RenameNoReplace(const std::string& from,
                          const std::string& to) override {
     if (kill_on_rename.load()) ::kill(::getpid(), SIGKILL);
-    return EnvWrapper::RenameNoReplace(from, to);
+    if (before_rename_noreplace) before_rename_noreplace(from, to);
+    Status s = EnvWrapper::RenameNoReplace(from, to);
+    if (after_rename_noreplace) after_rename_noreplace(from, to);
+    return s;
+  }
+  Status WritersOpen(int fd, bool* open) override {
+    if (int e = lease_errno.load()) return Status::FromErrno("lease", e);
+    return EnvWrapper::WritersOpen(fd, open);
+  }
+  Status Open(const std::string& path, int flags, int mode, int* fd) override {
+    int e = open_errno.load();
+    if (e != 0 && !open_fail_suffix.empty() && path.ends_with(open_fail_suffix)) {
+      return Status::FromErrno("open " + path, e);
+    }
+    return EnvWrapper::Open(path, flags, mode, fd);
+  }
+  Status Stat(int fd, FileInfo* info) override {
+    Status s = EnvWrapper::Stat(fd, info);
+    if (uint64_t ino = fake_inode.load()) info->inode = ino;
+    if (forget_birth.load()) info->birth_ns = 0;
+    return s;
   }
   int GetPid() override {
     int p = fake_pid.load();

@@ -68,5 +68,28 @@ TEST_CASE("ParsePythonFloat") {
   CHECK_FALSE(ParsePythonFloat("--1"));
 }
 
+TEST_CASE("ParsePythonFloat takes what Python's float() takes") {
+  // Each value as /usr/bin/python3 -c 'print(repr(float(s)))' gives it.
+  CHECK(*ParsePythonFloat("1e999") == HUGE_VAL);
+  CHECK(*ParsePythonFloat("-1e999") == -HUGE_VAL);
+  CHECK(*ParsePythonFloat("1e-999") == 0.0);
+  CHECK(*ParsePythonFloat("1_0") == 10.0);
+  CHECK(*ParsePythonFloat("1_000.2_5") == 1000.25);
+  CHECK(*ParsePythonFloat("1e1_0") == 1e10);
+  CHECK(*ParsePythonFloat("infinity") == HUGE_VAL);
+  CHECK(*ParsePythonFloat("-Infinity") == -HUGE_VAL);
+  CHECK(*ParsePythonFloat("+iNfInItY") == HUGE_VAL);
+  CHECK(*ParsePythonFloat(".5") == 0.5);
+  CHECK(*ParsePythonFloat("5.") == 5.0);
+  CHECK(*ParsePythonFloat("4.9e-324") == 4.9e-324);
+  CHECK_FALSE(ParsePythonFloat("1__0"));
+  CHECK_FALSE(ParsePythonFloat("_1"));
+  CHECK_FALSE(ParsePythonFloat("1_"));
+  CHECK_FALSE(ParsePythonFloat("1_.5"));
+  CHECK_FALSE(ParsePythonFloat("1e"));
+  CHECK_FALSE(ParsePythonFloat("infinit"));
+  CHECK_FALSE(ParsePythonFloat("0x10"));
+}
+
 }  // namespace
 }  // namespace promdir

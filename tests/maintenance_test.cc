@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <memory>
 
 #include "doctest/doctest.h"
 #include "lib/src/env.h"
@@ -35,13 +36,46 @@ void Gauge(const std::string& path) {
   WriteDb(path, ValueLayout::k8, {{Key("g", "g", {}), 1}});
 }
 
+// Holds `path` open for writing in this process, as a live Python worker
+// holds its file (the lease probe sees any process's writers).
+struct OpenForWriting {
+  explicit OpenForWriting(const std::string& path)
+      : fd(::open(path.c_str(), O_RDWR)) {
+    REQUIRE(fd >= 0);
+  }
+  ~OpenForWriting() { ::close(fd); }
+  uint64_t inode() const {
+    struct stat st;
+    ::fstat(fd, &st);
+    return st.st_ino;
+  }
+  int fd;
+};
+
+uint64_t InodeOf(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+int CountStaged(const std::string& dir) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    n += e.path().filename().string().find(".compacting") != std::string::npos;
+  }
+  return n;
+}
+
 TEST_CASE("prune deletes only dead writers' live* gauges") {
   TempDir dir;
-  const std::string me = std::to_string(::getpid());
   Gauge(dir.File("gauge_livesum_4194400.db"));
   Gauge(dir.File("gauge_liveall_4194400.db"));
   Gauge(dir.File("gauge_sum_4194400.db"));
   Gauge(dir.File("gauge_all_4194400.db"));
+  // A live worker named by a uWSGI worker id, and a dead one whose id is
+  // our own (live, unrelated) pid.
+  Gauge(dir.File("gauge_livesum_3.db"));
+  OpenForWriting worker3(dir.File("gauge_livesum_3.db"));
+  const std::string me = std::to_string(::getpid());
   Gauge(dir.File("gauge_livesum_" + me + ".db"));
   WriteDb(dir.File("counter_4194400.db"), ValueLayout::k8,
           {{Key("c", "c_total", {}), 1}});
@@ -49,23 +83,111 @@ TEST_CASE("prune deletes only dead writers' live* gauges") {
   o.dry_run = true;
   MaintenanceResult dry;
   REQUIRE(Prune(o, &dry).ok());
-  CHECK(dry.removed.size() == 2);
+  CHECK(dry.removed.size() == 3);
   CHECK(fs::exists(dir.File("gauge_livesum_4194400.db")));
   MaintenanceResult r;
   REQUIRE(Prune(Options(dir.path()), &r).ok());
   CHECK(r.removed == dry.removed);
   CHECK(!fs::exists(dir.File("gauge_livesum_4194400.db")));
   CHECK(!fs::exists(dir.File("gauge_liveall_4194400.db")));
+  CHECK(!fs::exists(dir.File("gauge_livesum_" + me + ".db")));
   CHECK(fs::exists(dir.File("gauge_sum_4194400.db")));
   CHECK(fs::exists(dir.File("gauge_all_4194400.db")));
-  CHECK(fs::exists(dir.File("gauge_livesum_" + me + ".db")));
+  CHECK(fs::exists(dir.File("gauge_livesum_3.db")));
   CHECK(fs::exists(dir.File("counter_4194400.db")));
+  CHECK(CountStaged(dir.path()) == 0);
   // With liveness none, nothing is dead.
   Gauge(dir.File("gauge_livesum_4194401.db"));
   o.dry_run = false;
   o.liveness = LivenessMode::kNone;
   REQUIRE(Prune(o, &r).ok());
   CHECK(fs::exists(dir.File("gauge_livesum_4194401.db")));
+}
+
+TEST_CASE("prune and mark-dead prove death again right before the delete: "
+          "a writer that opens the file in between keeps it") {
+  for (bool mark_dead : {false, true}) {
+    CAPTURE(mark_dead);
+    TempDir dir;
+    const std::string path = dir.File("gauge_livesum_3.db");
+    Gauge(path);
+    test::FaultEnv env;
+    std::unique_ptr<OpenForWriting> worker;
+    // The worker (a uWSGI worker 3 restarting) opens the file after the
+    // verdict, just before promdir takes it away to its staging name.
+    env.before_rename_noreplace = [&](const std::string& from,
+                                      const std::string&) {
+      if (!worker && from == path) worker = std::make_unique<OpenForWriting>(path);
+    };
+    MaintenanceOptions o = Options(dir.path());
+    o.env = &env;
+    MaintenanceResult r;
+    REQUIRE((mark_dead ? MarkDead(o, {"3"}, &r) : Prune(o, &r)).ok());
+    REQUIRE(worker);
+    CHECK(r.removed.empty());
+    REQUIRE(r.skipped.size() == 1);
+    CHECK(r.skipped[0].find("open for writing") != std::string::npos);
+    // Back under its name: the very file the worker writes.
+    CHECK(InodeOf(path) == worker->inode());
+    CHECK(CountStaged(dir.path()) == 0);
+  }
+}
+
+TEST_CASE("a writer that makes the name again after staging keeps its new "
+          "file; the dead one is deleted") {
+  TempDir dir;
+  const std::string path = dir.File("gauge_livesum_3.db");
+  Gauge(path);
+  const uint64_t old_inode = InodeOf(path);
+  test::FaultEnv env;
+  std::unique_ptr<OpenForWriting> worker;
+  env.after_rename_noreplace = [&](const std::string& from, const std::string&) {
+    if (worker || from != path) return;
+    WriteDb(path, ValueLayout::k8, {{Key("g", "g", {}), 42}});
+    worker = std::make_unique<OpenForWriting>(path);
+  };
+  MaintenanceOptions o = Options(dir.path());
+  o.env = &env;
+  MaintenanceResult r;
+  REQUIRE(Prune(o, &r).ok());
+  REQUIRE(worker);
+  CHECK(r.removed.size() == 1);
+  CHECK(InodeOf(path) == worker->inode());
+  CHECK(InodeOf(path) != old_inode);
+  CHECK(CountStaged(dir.path()) == 0);
+  CHECK(test::PromdirView(dir.path())["g{}"] == 42);
+}
+
+TEST_CASE("prune finishes a staged file left by a crash: deleted if dead, "
+          "home if live") {
+  TempDir dir;
+  Gauge(dir.File("gauge_livesum_5.compacting.db"));
+  Gauge(dir.File("gauge_livesum_6.compacting.db"));
+  OpenForWriting worker6(dir.File("gauge_livesum_6.compacting.db"));
+  MaintenanceResult r;
+  REQUIRE(Prune(Options(dir.path()), &r).ok());
+  CHECK(!fs::exists(dir.File("gauge_livesum_5.compacting.db")));
+  CHECK(!fs::exists(dir.File("gauge_livesum_5.db")));
+  CHECK(InodeOf(dir.File("gauge_livesum_6.db")) == worker6.inode());
+  CHECK(CountStaged(dir.path()) == 0);
+}
+
+TEST_CASE("where leases are refused, prune deletes nothing a lockless "
+          "writer may own") {
+  TempDir dir;
+  Gauge(dir.File("gauge_livesum_4194400.db"));
+  test::FaultEnv env;
+  env.lease_errno = EACCES;
+  MaintenanceOptions o = Options(dir.path());
+  o.env = &env;
+  MaintenanceResult r;
+  REQUIRE(Prune(o, &r).ok());
+  CHECK(r.removed.empty());
+  CHECK(fs::exists(dir.File("gauge_livesum_4194400.db")));
+  MaintenanceResult c;
+  REQUIRE(Compact(o, &c).ok());
+  CHECK(c.folded.empty());
+  CHECK(fs::exists(dir.File("gauge_livesum_4194400.db")));
 }
 
 // Sets a file's modification time `age` seconds back.
@@ -141,6 +263,33 @@ TEST_CASE("prune deletes the temporary file of a writer killed mid-create") {
   CHECK(!fs::exists(held));
   CHECK(!fs::exists(young));
   CHECK(fs::exists(other));
+}
+
+TEST_CASE("compaction proves death again before it folds: a writer that "
+          "opens a counter in between keeps every increment") {
+  TempDir dir;
+  const std::string c3 = dir.File("counter_3.db");
+  WriteDb(c3, ValueLayout::k16, {{Key("c", "c_total", {}), 5}});
+  WriteDb(dir.File("counter_4.db"), ValueLayout::k16,
+          {{Key("c", "c_total", {}), 7}});
+  const auto before = test::PythonView(dir.path());
+  test::FaultEnv env;
+  std::unique_ptr<OpenForWriting> worker;
+  env.before_rename_noreplace = [&](const std::string& from,
+                                    const std::string&) {
+    if (!worker && from == c3) worker = std::make_unique<OpenForWriting>(c3);
+  };
+  MaintenanceOptions o = Options(dir.path());
+  o.env = &env;
+  MaintenanceResult r;
+  REQUIRE(Compact(o, &r).ok());
+  REQUIRE(worker);
+  CHECK(r.folded.size() == 1);  // counter_4 only
+  CHECK(InodeOf(c3) == worker->inode());
+  CHECK(CountStaged(dir.path()) == 0);
+  // Nothing lost, nothing counted twice, in either view.
+  CHECK(test::DiffViews(before, test::PythonView(dir.path())) == "");
+  CHECK(test::PromdirView(dir.path())["c_total{}"] == 12);
 }
 
 TEST_CASE("mark-dead is mark_process_dead for each id") {

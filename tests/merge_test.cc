@@ -302,9 +302,9 @@ TEST_CASE("a file that vanishes between listing and reading is not an error") {
 TEST_CASE("an empty file of a live writer is starting and not a bad file") {
   // Python's writer creates its file empty and sizes it a moment later.
   test::TempDir d;
-  std::string me = std::to_string(::getpid());
-  test::WriteFile(d.File("counter_" + me + ".db"), "");
-  test::WriteFile(d.File("counter_4194999.db"), "");  // no such pid
+  test::WriteFile(d.File("counter_3.db"), "");
+  test::OpenHolder writer(d.File("counter_3.db"));  // the worker creating it
+  test::WriteFile(d.File("counter_4194999.db"), "");  // nobody writes it
   test::WriteFile(d.File("counter_4194998.db"),
                   FileBuilder(ValueLayout::k8).Add(Key("c", "c_total", ""), 6).Build());
   std::unique_ptr<DirectoryCollector> c(NewCollector(d.path(), LivenessMode::kAuto));
@@ -330,6 +330,9 @@ TEST_CASE("dead writers' live gauges are left out and pruned on request") {
   auto gauge = FileBuilder(ValueLayout::k8).Add(Key("g", "g", ""), 4).Build();
   test::WriteFile(d.File("gauge_livesum_4194999.db"), gauge);  // no such pid
   test::WriteFile(d.File("gauge_livesum_" + me + ".db"), gauge);
+  // kAuto asks the kernel: our pid's file is open for writing (kPid below
+  // asks the pid).
+  test::OpenHolder writer(d.File("gauge_livesum_" + me + ".db"));
   test::WriteFile(d.File("gauge_sum_4194999.db"),
                   FileBuilder(ValueLayout::k8).Add(Key("s", "s", ""), 1).Build());
   test::WriteFile(d.File("counter_4194999.db"),

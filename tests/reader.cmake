@@ -4,7 +4,7 @@ promdir_test(reader_test
   SOURCES reader_test.cc liveness_test.cc reader_test_util.cc
   LIBS promdir_reader)
 promdir_test(merge_test
-  SOURCES merge_golden_test.cc merge_test.cc exposition_test.cc
+  SOURCES merge_golden_test.cc merge_test.cc exposition_test.cc merge_liveness_test.cc
           exposition_parse.cc reader_test_util.cc
   LIBS promdir_reader)
 promdir_test(collectable_test

@@ -1,6 +1,7 @@
 #include "tests/reader_test_util.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,15 +21,19 @@ std::string CopyFixture(const std::string& name, const TempDir& tmp) {
   return tmp.File(name);
 }
 
-LockHolder::LockHolder(const std::string& path) {
+LockHolder::LockHolder(const std::string& path, bool lock) {
   int ready[2];
   if (::pipe(ready) != 0) throw std::runtime_error("pipe");
   pid_ = ::fork();
   if (pid_ == 0) {
     int fd = -1;
     if (!Env::Default()->Open(path, O_RDWR, 0, &fd).ok() ||
-        !Env::Default()->TryLock(fd).ok()) {
+        (lock && !Env::Default()->TryLock(fd).ok())) {
       ::_exit(1);
+    }
+    if (!lock) {  // mapped writable, as MmapedDict maps it
+      void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      if (p == MAP_FAILED) ::_exit(1);
     }
     char x = 'x';
     (void)!::write(ready[1], &x, 1);

@@ -16,16 +16,23 @@ namespace promdir::test {
 std::string CopyFixture(const std::string& name, const TempDir& tmp);
 
 // A forked child that holds the OFD lock on `path` (as a promdir writer
-// does) until Kill() sends it SIGKILL.
+// does) until Kill() sends it SIGKILL. With `lock` false it holds the file
+// open for writing and mapped, with no lock, as Python's MmapedDict does.
 class LockHolder {
  public:
-  explicit LockHolder(const std::string& path);
+  explicit LockHolder(const std::string& path, bool lock = true);
   ~LockHolder();
   pid_t pid() const { return pid_; }
   void Kill();
 
  private:
   pid_t pid_ = -1;
+};
+
+// A Python-style writer: holds `path` open for writing, no lock.
+class OpenHolder : public LockHolder {
+ public:
+  explicit OpenHolder(const std::string& path) : LockHolder(path, false) {}
 };
 
 }  // namespace promdir::test

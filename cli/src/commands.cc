@@ -216,6 +216,16 @@ int RunCollect(const MaintenanceOptions& options, ExpositionFormat format,
     err << "promdir collect: skipped " << b.message << " [" << b.reason
         << "]\n";
   }
+  for (const BadFile& e : stats.new_read_errors) {
+    err << "promdir collect: " << e.message << " [" << e.reason << "]\n";
+  }
+  for (const std::string& series : stats.new_invalid_series) {
+    err << "promdir collect: left out " << series
+        << ": not valid UTF-8 [invalid_utf8]\n";
+  }
+  if (!stats.liveness_unavailable.empty()) {
+    err << "promdir collect: " << stats.liveness_unavailable << "\n";
+  }
   out << body;
   return kExitOk;
 }

@@ -43,8 +43,8 @@ Examples:
   promdir-collector --dir /run/app-metrics \
       --web.listen-address 127.0.0.1:10464 --log.format json
 
-  # Containers that cannot see each other's pids: trust only promdir's locks
-  promdir-collector --dir /shared/metrics --liveness lock
+  # Python's view of liveness (the id as a pid, mark_process_dead style)
+  promdir-collector --dir /run/app-metrics --liveness pid
 
   # Compact dead workers' files every 10 minutes
   promdir-collector --dir /run/app-metrics --compact-interval 10m
@@ -72,8 +72,10 @@ void AddFlags(CLI::App* app, Flags* f, bool compaction) {
                   "Path that serves the metrics")
       ->capture_default_str();
   app->add_option("--liveness", f->liveness,
-                  "How a dead writer is recognised: auto (promdir's lock, "
-                  "else the pid), lock, pid, none")
+                  "How a dead writer is recognised: auto (the kernel: "
+                  "promdir's lock, or any process having the file open for "
+                  "writing; any id, any pid namespace), lock, pid (the id "
+                  "as a pid of our namespace), none")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "lock", "pid", "none"}));
   app->add_flag("--no-prune", f->no_prune,

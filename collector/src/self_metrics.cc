@@ -77,6 +77,10 @@ void SelfMetrics::RecordScrape(const ScrapeStats& stats, bool ok) {
   cache_hits_ += stats.cache_hits;
   cache_misses_ += stats.cache_misses;
   files_unchanged_ = stats.files_unchanged;
+  for (const auto& [reason, n] : stats.read_errors_by_reason) {
+    read_errors_[reason] += n;
+  }
+  invalid_series_ = stats.invalid_series;
 }
 
 void SelfMetrics::RecordCompaction(const CompactionRun& run) {
@@ -141,6 +145,21 @@ std::vector<MetricFamily> SelfMetrics::Snapshot() const {
     Add(&bad, "", {{"reason", reason}}, static_cast<double>(count));
   }
   out.push_back(std::move(bad));
+
+  MetricFamily read_errors = Family(
+      "read_errors", MetricType::kCounter,
+      "Times a file read before could not be read again for a reason that "
+      "passes (EMFILE, ENFILE, ENOMEM, EIO, EACCES...), by errno; its last "
+      "good values were served instead. Logged once per file and burst.");
+  for (const auto& [reason, count] : read_errors_) {
+    Add(&read_errors, "_total", {{"reason", reason}}, static_cast<double>(count));
+  }
+  out.push_back(std::move(read_errors));
+  out.push_back(Gauge("invalid_series",
+                      "Series left out of the latest scrape because their "
+                      "name, labels or writer id are not valid UTF-8 (each "
+                      "logged once).",
+                      static_cast<double>(invalid_series_)));
 
   out.push_back(Gauge("entries", "Entries in the files merged by the latest scrape.",
                       static_cast<double>(entries_)));

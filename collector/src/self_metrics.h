@@ -72,6 +72,8 @@ class SelfMetrics {
   uint64_t cache_hits_ = 0;
   uint64_t cache_misses_ = 0;
   uint64_t files_unchanged_ = 0;
+  std::map<std::string, uint64_t> read_errors_;  // by errno name, total
+  uint64_t invalid_series_ = 0;
   std::map<std::string, uint64_t> compaction_runs_;  // by result
   uint64_t compaction_folded_ = 0;
   uint64_t compaction_removed_ = 0;

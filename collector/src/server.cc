@@ -12,6 +12,7 @@
 
 #include "collector/src/negotiation.h"
 #include "collector/src/response.h"
+#include "collector/src/scrape_log.h"
 #include "collector/src/version.h"
 #include "lib/src/env.h"
 
@@ -179,11 +180,7 @@ void CollectorServer::HandleMetrics(const Request& req, Response* res) {
     logger_->Info("the metrics directory is readable again",
                   {{"dir", options_.directory}});
   }
-  for (const BadFile& bad : stats.new_bad_files) {
-    logger_->Warn("skipping bad metrics file", {{"file", bad.path},
-                                                {"reason", bad.reason},
-                                                {"error", bad.message}});
-  }
+  LogScrapeNews(logger_, stats);
   self_metrics_.RecordScrape(stats, true);
   AppendFamilies(format, self_metrics_.Snapshot(), &body);
   AppendEof(format, &body);

@@ -34,6 +34,11 @@ struct FileInfo {
   bool is_directory = false;
   double mtime = 0;  // Unix seconds
   uint64_t links = 0;  // hard links (st_nlink)
+  // Birth time in nanoseconds since the epoch, from statx (only from Stat);
+  // 0 where the file system does not record it. A file deleted and created
+  // again under one name may get the old inode number (ext4 reuses them at
+  // once), but never the old birth time.
+  uint64_t birth_ns = 0;
 };
 
 class Env {
@@ -105,8 +110,11 @@ class Env {
   // It takes a read lease and releases it at once; a writer that opens the
   // file in that instant waits for the release (microseconds), and the
   // lease-break signal is SIGURG, which is ignored unless a program handles
-  // it. An error where leases are not available (not the file's owner
-  // without CAP_LEASE, leases disabled, a file system without them).
+  // it. The answer holds across pid namespaces and containers on one
+  // kernel; read-only opens (readers) never count. An error, carrying its
+  // errno (Status::os_error), where leases are not available: EACCES when
+  // not the file's owner and without CAP_LEASE, EINVAL on a file system
+  // without leases (NFS, FUSE) or with /proc/sys/fs/leases-enable at 0.
   virtual Status WritersOpen(int fd, bool* open);
 
   // Processes.

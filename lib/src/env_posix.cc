@@ -115,6 +115,13 @@ Status Env::Stat(int fd, FileInfo* info) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return Status::FromErrno(FdContext("stat", fd), errno);
   FillInfo(st, info);
+  struct statx stx;
+  info->birth_ns = 0;
+  if (::statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) == 0 &&
+      (stx.stx_mask & STATX_BTIME) != 0) {
+    info->birth_ns = static_cast<uint64_t>(stx.stx_btime.tv_sec) * 1000000000u +
+                     stx.stx_btime.tv_nsec;
+  }
   return Status::OK();
 }
 
@@ -260,7 +267,7 @@ Status Env::WritersOpen(int fd, bool* open) {
       *open = true;
       return Status::OK();
     }
-    return Status::IOError(FdContext("lease", fd) + ": " + std::strerror(err));
+    return Status::FromErrno(FdContext("lease", fd), err);
   }
   ::fcntl(fd, F_SETLEASE, F_UNLCK);
   *open = false;

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 namespace promdir {
@@ -135,15 +136,33 @@ std::optional<double> ParsePythonFloat(std::string_view text) {
   if (body.empty() || body.front() == '+' || body.front() == '-') {
     return std::nullopt;
   }
-  for (char c : body) {
-    if (!((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' ||
-          c == '+' || c == '-')) {
+  // Underscores group digits (PEP 515): each between two digits, then gone.
+  std::string digits;
+  digits.reserve(body.size());
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  for (size_t i = 0; i < body.size(); ++i) {
+    char c = body[i];
+    if (c == '_') {
+      if (i == 0 || i + 1 == body.size() || !is_digit(body[i - 1]) ||
+          !is_digit(body[i + 1])) {
+        return std::nullopt;
+      }
+      continue;
+    }
+    if (!(is_digit(c) || c == '.' || c == 'e' || c == 'E' || c == '+' ||
+          c == '-')) {
       return std::nullopt;
     }
+    digits.push_back(c);
   }
   double value = 0;
-  auto res = std::from_chars(body.data(), body.data() + body.size(), value);
-  if (res.ec != std::errc() || res.ptr != body.data() + body.size()) {
+  const char* end = digits.data() + digits.size();
+  auto res = std::from_chars(digits.data(), end, value);
+  if (res.ptr != end) return std::nullopt;
+  if (res.ec == std::errc::result_out_of_range) {
+    // Python rounds as strtod does: 1e999 is inf, 1e-999 is 0.
+    value = std::strtod(digits.c_str(), nullptr);
+  } else if (res.ec != std::errc()) {
     return std::nullopt;
   }
   return negative ? -value : value;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "lib/src/utf8.h"
+
 namespace promdir {
 
 namespace {
@@ -19,41 +21,7 @@ void AppendU16(uint32_t unit, std::string* out) {
 // Decodes one UTF-8 sequence at s[*i]; advances *i. Surrogate code points in
 // three-byte form are accepted. Returns false on invalid input.
 bool NextCodePoint(std::string_view s, size_t* i, uint32_t* cp) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  size_t n = s.size(), k = *i;
-  unsigned char c = p[k];
-  int len;
-  uint32_t v;
-  if (c < 0x80) {
-    *cp = c;
-    *i = k + 1;
-    return true;
-  } else if ((c & 0xe0) == 0xc0) {
-    len = 2;
-    v = c & 0x1f;
-  } else if ((c & 0xf0) == 0xe0) {
-    len = 3;
-    v = c & 0x0f;
-  } else if ((c & 0xf8) == 0xf0) {
-    len = 4;
-    v = c & 0x07;
-  } else {
-    return false;
-  }
-  if (k + len > n) return false;
-  for (int j = 1; j < len; ++j) {
-    unsigned char cc = p[k + j];
-    if ((cc & 0xc0) != 0x80) return false;
-    v = (v << 6) | (cc & 0x3f);
-  }
-  // Reject overlong forms and values past U+10FFFF.
-  if ((len == 2 && v < 0x80) || (len == 3 && v < 0x800) ||
-      (len == 4 && (v < 0x10000 || v > 0x10ffff))) {
-    return false;
-  }
-  *cp = v;
-  *i = k + len;
-  return true;
+  return DecodeCodePoint(s, i, cp);
 }
 
 void AppendUtf8(uint32_t cp, std::string* out) {

@@ -9,17 +9,23 @@ Status Status::FromErrno(std::string_view context, int err) {
   std::string msg(context);
   msg += ": ";
   msg += std::strerror(err);
+  Status s;
   switch (err) {
     case ENOENT:
-      return NotFound(msg);
+      s = NotFound(msg);
+      break;
     case ENOSPC:
     case EDQUOT:
-      return NoSpace(msg);
+      s = NoSpace(msg);
+      break;
     case EAGAIN:
-      return Busy(msg);
+      s = Busy(msg);
+      break;
     default:
-      return IOError(msg);
+      s = IOError(msg);
   }
+  s.os_error_ = err;
+  return s;
 }
 
 std::string Status::ToString() const {

@@ -32,13 +32,19 @@ class Worker: pid = 4242
 open(os.path.join(d, "counter_1.db"), "wb").close()
 conf["on_starting"](Server())
 assert not os.listdir(d), os.listdir(d)
-# child_exit removes only the dead worker's live gauges.
-from prometheus_client import values
-values.ValueClass = values.MultiProcessValue(process_identifier=lambda: 4242)
-from prometheus_client import Counter, Gauge
-Counter("c", "c").inc()
-Gauge("g", "g", multiprocess_mode="livesum").set(1)
-Gauge("h", "h", multiprocess_mode="max").set(1)
+# child_exit removes only the dead worker's live gauges. The worker writes
+# its files and exits first, as gunicorn's worker does before the hook runs
+# (a file still open for writing is live, and stays).
+child = os.fork()
+if child == 0:
+    from prometheus_client import values
+    values.ValueClass = values.MultiProcessValue(process_identifier=lambda: 4242)
+    from prometheus_client import Counter, Gauge
+    Counter("c", "c").inc()
+    Gauge("g", "g", multiprocess_mode="livesum").set(1)
+    Gauge("h", "h", multiprocess_mode="max").set(1)
+    os._exit(0)
+assert os.waitpid(child, 0)[1] == 0
 before = sorted(os.listdir(d))
 assert before == ["counter_4242.db", "gauge_livesum_4242.db", "gauge_max_4242.db"], before
 conf["child_exit"](Server(), Worker())
@@ -117,7 +123,8 @@ import sys, yaml
 docs = list(yaml.safe_load_all(open(sys.argv[1])))
 dep = next(d for d in docs if d and d.get("kind") == "Deployment")
 spec = dep["spec"]["template"]["spec"]
-assert spec.get("shareProcessNamespace") is True, "shareProcessNamespace must be set (pid caveat)"
+# Liveness comes from the kernel: no shared pid namespace is needed.
+assert not spec.get("shareProcessNamespace"), "shareProcessNamespace is not needed"
 vols = {v["name"]: v for v in spec["volumes"]}
 cs = {c["name"]: c for c in spec["containers"]}
 assert "app" in cs and "promdir" in cs, list(cs)
@@ -135,6 +142,11 @@ assert side["readinessProbe"]["httpGet"]["path"] == "/-/ready"
 assert side["livenessProbe"]["httpGet"]["path"] == "/-/healthy"
 ann = dep["spec"]["template"]["metadata"]["annotations"]
 assert ann["prometheus.io/port"] == str(port)
+app_uid = app.get("securityContext", {}).get("runAsUser")
+side_sc = side.get("securityContext", {})
+caps = side_sc.get("capabilities", {}).get("add", [])
+assert (app_uid is not None and side_sc.get("runAsUser") == app_uid) or "LEASE" in caps, \
+    "the collector must own the files (same uid) or have CAP_LEASE"
 print("\n".join(a for a in side["args"] if not a.startswith(("--dir=", "--web.listen-address="))))
 EOF
   fail "kubernetes/sidecar.yaml is not what it should be"

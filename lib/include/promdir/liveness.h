@@ -1,10 +1,23 @@
-// Liveness: is the process that wrote a file still running?
+// Liveness: does any process still write a file?
 //
-// A promdir writer holds a kernel OFD lock on each of its files for its whole
-// life; the kernel drops it when the process dies, however it dies, so a lock
-// probe needs no pid and is immune to pid reuse and pid namespaces. Python's
-// writers take no lock; for their files the id in the file name is taken as a
-// pid and probed with kill(pid, 0) in our pid namespace.
+// The kernel knows, without pids. Under the default mode (kAuto) a file is
+// live when a promdir writer holds its lock, or when any process has it
+// open for writing or mapped writable; it is dead only on positive proof of
+// neither. Both answers come from the kernel of the file, so they hold
+// across pid namespaces and containers, for any writer id (a pid, a uWSGI
+// worker id, any string), and whatever pid the id names now:
+//
+//   - a promdir writer holds a kernel OFD lock on each of its files for its
+//     whole life; the kernel drops it when the process dies, however it
+//     dies;
+//   - Python's writer (MmapedDict) keeps its file open and mapped for the
+//     life of the worker; a read-lease probe (F_SETLEASE F_RDLCK, refused
+//     with EAGAIN while the file is open for writing anywhere) sees that.
+//     Read-only opens (Python's collector, promdir itself) never count.
+//
+// Where the kernel cannot be asked (leases need the file's owner or
+// CAP_LEASE, and a local file system; NFS and FUSE have none) a file with no
+// lock is kUnknown: shown, never deleted or folded.
 //
 // Threads: stateless; safe from any thread.
 
@@ -12,12 +25,23 @@
 #define PROMDIR_LIVENESS_H_
 
 #include <string>
-
-#include "promdir/merge.h"
+#include <string_view>
 
 namespace promdir {
 
 class Env;
+
+// How a reader decides that a file's writer is gone.
+enum class LivenessMode {
+  kAuto,  // the kernel: lock held or open for writing -> live (default)
+  kLock,  // only the promdir writer lock: a file without one counts as dead
+  kPid,   // only the pid in the file name, probed in our pid namespace
+          // (Python's mark_process_dead view; wrong across namespaces)
+  kNone,  // every writer counts as alive: nothing is pruned or folded
+};
+
+// Parses "auto", "lock", "pid", "none". Returns false for anything else.
+bool ParseLivenessMode(std::string_view text, LivenessMode* mode);
 
 enum class WriterState { kLive, kDead, kUnknown };
 
@@ -27,20 +51,22 @@ std::string_view WriterStateName(WriterState state);
 struct Verdict {
   WriterState state = WriterState::kUnknown;
   bool locked = false;  // a promdir writer holds the file's lock
-  std::string how;      // "lock held", "no lock, pid 123 exists", ...
+  // Set when the kernel could not be asked (kAuto, no lock, lease refused):
+  // why, and what the operator can change. The verdict is then kUnknown.
+  bool kernel_unavailable = false;
+  std::string how;  // "lock held", "open for writing", ...
 };
 
-// Decides the state of the writer of the open file `fd` whose writer id is
-// `id` (the part of the name after the prefix), under `mode`:
-//   kAuto: lock held -> live; else a numeric id whose pid exists -> live
-//          (a Python writer); else dead. A promdir writer's file whose lock
-//          is gone is dead even if its pid was reused.
+// Decides the state of the writer of `fd` (opened read-only) whose writer
+// id is `id` (the part of the name after the prefix), under `mode`:
+//   kAuto: lock held -> live; else open for writing anywhere -> live; else
+//          (lease granted) dead. Lease refused: a promdir writer's file
+//          (marked, see docs/FORMAT.md) with no lock is dead (its lock is
+//          the kernel's answer); any other file is unknown.
 //   kLock: lock held -> live, else dead.
 //   kPid:  numeric id whose pid exists -> live, else dead; a non-numeric id
 //          (an archive, a worker id) -> unknown.
 //   kNone: always live.
-// promdir writers mark their files as theirs (see docs/FORMAT.md) so that
-// kAuto does not trust a pid for them.
 Verdict ProbeWriter(Env* env, int fd, const std::string& id, LivenessMode mode);
 
 }  // namespace promdir

@@ -40,13 +40,17 @@ struct MaintenanceResult {
   std::vector<std::string> errors;    // "path: reason" that failed
 };
 
-// Deletes the live* gauge files of every dead writer, and the hidden
+// Deletes the live* gauge files of every dead writer, each proved dead once
+// more under a staging name right before the delete (a writer that came
+// back keeps its file), and the hidden
 // temporary files (".<name>.db.tmp-<pid>") of promdir writers killed while
 // creating a file: unlocked and over a minute old.
 Status Prune(const MaintenanceOptions& options, MaintenanceResult* result);
 
 // What prometheus_client's mark_process_dead(id) does, for each id: deletes
-// gauge_live*_<id>.db.
+// gauge_live*_<id>.db; but a file the kernel proves live (locked, or open
+// for writing: a worker that reused the id) stays and is reported in
+// `skipped`. Where the kernel cannot be asked, the caller's word stands.
 Status MarkDead(const MaintenanceOptions& options,
                 const std::vector<std::string>& ids,
                 MaintenanceResult* result);

@@ -38,22 +38,12 @@
 #include <vector>
 
 #include "promdir/exposition.h"
+#include "promdir/liveness.h"
 #include "promdir/status.h"
 
 namespace promdir {
 
 class Env;
-
-// How the collector decides that a file's writer is dead.
-enum class LivenessMode {
-  kAuto,  // the kernel lock if the file has one, else the pid (default)
-  kLock,  // only the kernel lock: a file without one counts as dead
-  kPid,   // only the pid in the file name (Python's view)
-  kNone,  // every writer counts as alive: nothing is pruned
-};
-
-// Parses "auto", "lock", "pid", "none". Returns false for anything else.
-bool ParseLivenessMode(std::string_view text, LivenessMode* mode);
 
 struct CollectorOptions {
   std::string directory;
@@ -105,6 +95,24 @@ struct ScrapeStats {
   // Files served from the cache without reading (see reuse_unchanged);
   // they are also cache hits.
   uint64_t files_unchanged = 0;
+  // Files that failed to open or read for a reason that passes (EMFILE,
+  // ENFILE, ENOMEM, EIO, EACCES, ...) after an earlier scrape read them:
+  // served with their last good values, never dropped (a dropped counter
+  // looks like a reset). By errno name ("EMFILE"), for this scrape.
+  std::map<std::string, uint64_t> read_errors_by_reason;
+  // Such files first seen failing by this scrape: log these once.
+  std::vector<BadFile> new_read_errors;
+  // Series left out because their exposed text is not valid UTF-8 (Python
+  // can write a lone surrogate, or an id that is not UTF-8 as the `pid` of
+  // an all gauge), which would make a scraper reject the whole scrape.
+  uint64_t invalid_series = 0;
+  // Those first left out by this scrape (bytes that are not UTF-8 shown as
+  // \xNN): log these once.
+  std::vector<std::string> new_invalid_series;
+  // Set once per collector, the first time the kernel could not be asked
+  // whether a file is open for writing (see promdir/liveness.h): why, and
+  // what to change. Such files are shown and never deleted or folded.
+  std::string liveness_unavailable;
 };
 
 class DirectoryCollector {

@@ -56,6 +56,11 @@ class Status {
   bool IsBusy() const { return code_ == Code::kBusy; }
   bool IsInvalidArgument() const { return code_ == Code::kInvalidArgument; }
 
+  // The errno a status built by FromErrno came from; 0 for any other.
+  // Lets a caller tell a transient failure (EMFILE, ENOMEM, EIO...) from a
+  // permanent one without reading the message.
+  int os_error() const { return os_error_; }
+
   // The message alone, without the code's name.
   const std::string& message() const { return message_; }
   // "OK", or "<Code name>: <message>".
@@ -65,6 +70,7 @@ class Status {
   Status(Code code, std::string_view msg) : code_(code), message_(msg) {}
 
   Code code_ = Code::kOk;
+  int os_error_ = 0;
   std::string message_;
 };
 

@@ -31,9 +31,9 @@
 #include "lib/src/format.h"
 #include "lib/src/maintenance/archive_builder.h"
 #include "lib/src/maintenance/dir_lock.h"
-#include "lib/src/maintenance/names.h"
-#include "lib/src/maintenance/probe.h"
+#include "lib/src/dir_names.h"
 #include "lib/src/reader/dir_guard.h"
+#include "lib/src/reader/reprove.h"
 #include "promdir/maintenance.h"
 #include "promdir/reader.h"
 
@@ -43,7 +43,7 @@ namespace {
 
 using maintenance::ArchiveBuilder;
 using maintenance::DirLock;
-using maintenance::ProbeFile;
+using reader::ProbeFile;
 
 struct Candidate {
   std::string name;       // current base name (staged after step 4)
@@ -252,7 +252,7 @@ bool Compactor::Restore(Candidate* c, const std::string& why) {
   DirLock lock(env_);
   Status s = lock.Acquire(Path(kDirLockName), true, true, "readers");
   // Never replace a file a new writer created under the name meanwhile.
-  if (s.ok()) s = env_->RenameNoReplace(Path(c->name), Path(home));
+  if (s.ok()) s = reader::RestoreFile(env_, dir_, c->name, c->file);
   if (s.ok()) {
     result_->skipped.push_back(Path(home) + ": writer is live (" + why +
                                "); left alone");
@@ -279,13 +279,7 @@ Status Compactor::Stage() {
       continue;
     }
     std::string staged;
-    for (int attempt = 0;; ++attempt) {
-      staged = format::MakeFileName(
-          c->file.Prefix(), maintenance::StagedId(c->writer_id, attempt));
-      FileInfo info;
-      if (env_->LinkStat(Path(staged), &info).IsNotFound()) break;
-    }
-    s = env_->RenameNoReplace(Path(c->name), Path(staged));
+    s = reader::StageFile(env_, dir_, c->name, c->file, &staged);
     if (s.IsNotFound()) continue;  // deleted meanwhile (mark_process_dead)
     if (!s.ok()) {
       result_->errors.push_back(s.message());

@@ -5,8 +5,8 @@
 
 #include "lib/src/env.h"
 #include "lib/src/format.h"
-#include "lib/src/maintenance/names.h"
-#include "lib/src/maintenance/probe.h"
+#include "lib/src/dir_names.h"
+#include "lib/src/reader/reprove.h"
 #include "promdir/maintenance.h"
 #include "promdir/reader.h"
 
@@ -60,7 +60,7 @@ Status InspectDirectory(const MaintenanceOptions& options,
       if (r.archive) {
         r.state = WriterState::kDead;
         r.how = "archive written by compaction";
-      } else if (maintenance::ProbeFile(env, r.path,
+      } else if (reader::ProbeFile(env, r.path,
                                         maintenance::WriterId(f->id),
                                         options.liveness, &v, &info)
                      .ok()) {

@@ -6,8 +6,9 @@
 
 #include "lib/src/env.h"
 #include "lib/src/format.h"
-#include "lib/src/maintenance/names.h"
-#include "lib/src/maintenance/probe.h"
+#include "lib/src/dir_names.h"
+#include "lib/src/path.h"
+#include "lib/src/reader/reprove.h"
 #include "lib/src/reader/dir_guard.h"
 #include "promdir/maintenance.h"
 
@@ -34,6 +35,29 @@ void Remove(Env* env, const MaintenanceOptions& o, const std::string& path,
   }
 }
 
+// Deletes `name` after proving its writer dead once more (see
+// lib/src/reader/reprove.h); a file whose writer came back stays.
+void RemoveProved(Env* env, const MaintenanceOptions& o, const std::string& name,
+                  LivenessMode mode, bool remove_unknown,
+                  MaintenanceResult* result) {
+  const std::string path = JoinPath(o.directory, name);
+  if (o.dry_run) {
+    result->removed.push_back(path);
+    return;
+  }
+  reader::Deed deed;
+  std::string how;
+  Status s = reader::RemoveIfDead(env, o.directory, name, mode,
+                                  remove_unknown, &deed, &how);
+  if (!s.ok()) {
+    result->errors.push_back(s.message());
+  } else if (deed == reader::Deed::kDone) {
+    result->removed.push_back(path);
+  } else if (deed == reader::Deed::kLive) {
+    result->skipped.push_back(path + ": " + how + "; left alone");
+  }
+}
+
 Status ListSorted(Env* env, const std::string& dir,
                   std::vector<std::string>* names) {
   Status s = env->ListDir(dir, names);
@@ -52,7 +76,7 @@ void PruneWriterTemp(Env* env, const MaintenanceOptions& o,
                      const std::string& path, MaintenanceResult* result) {
   FileInfo info;
   Verdict v;
-  Status s = maintenance::ProbeFile(env, path, "", LivenessMode::kLock, &v,
+  Status s = reader::ProbeFile(env, path, "", LivenessMode::kLock, &v,
                                     &info);
   if (s.IsNotFound()) return;
   if (!s.ok()) {
@@ -92,18 +116,21 @@ Status Prune(const MaintenanceOptions& options, MaintenanceResult* result) {
     if (!f || f->type != FileType::kGauge || !format::IsLiveMode(f->mode)) {
       continue;
     }
-    const std::string path = options.directory + "/" + name;
     Verdict v;
     FileInfo info;
-    s = maintenance::ProbeFile(env, path, maintenance::WriterId(f->id),
-                               options.liveness, &v, &info);
+    s = reader::ProbeFile(env, JoinPath(options.directory, name),
+                          maintenance::WriterId(f->id), options.liveness, &v,
+                          &info);
     if (s.IsNotFound()) continue;
     if (!s.ok()) {
       result->skipped.push_back(s.message());
       continue;
     }
-    if (v.state != WriterState::kDead) continue;
-    Remove(env, options, path, result);
+    if (v.state == WriterState::kDead || maintenance::IsStagedId(f->id)) {
+      // (A staged file left by a crash is deleted or goes home.)
+      RemoveProved(env, options, name, options.liveness,
+                   /*remove_unknown=*/false, result);
+    }
   }
   return Finish(*result);
 }
@@ -128,10 +155,17 @@ Status MarkDead(const MaintenanceOptions& options,
       if (!format::IsLiveMode(mode)) continue;
       std::string name = format::MakeFileName(
           "gauge_" + std::string(format::GaugeModeName(mode)), id);
-      const std::string path = options.directory + "/" + name;
       FileInfo info;
-      if (env->LinkStat(path, &info).IsNotFound()) continue;
-      Remove(env, options, path, result);
+      if (env->LinkStat(JoinPath(options.directory, name), &info).IsNotFound()) {
+        continue;
+      }
+      // The caller says the writer is dead; the kernel may still prove it
+      // alive (a worker that reused the id), and then the file stays. With
+      // liveness checks off the kernel still has that veto.
+      RemoveProved(env, options, name,
+                   options.liveness == LivenessMode::kNone ? LivenessMode::kAuto
+                                                           : options.liveness,
+                   /*remove_unknown=*/true, result);
     }
   }
   return Finish(*result);
@@ -170,7 +204,7 @@ Status Wipe(const MaintenanceOptions& options, bool force,
       Verdict v;
       std::optional<format::FileName> f = format::ParseFileName(name);
       std::string id = f ? f->id : "";
-      if (maintenance::ProbeFile(env, path, maintenance::WriterId(id),
+      if (reader::ProbeFile(env, path, maintenance::WriterId(id),
                                  LivenessMode::kLock, &v, &info)
               .ok() &&
           v.locked) {

@@ -59,6 +59,13 @@ ReadError Bad(BadReason reason, const std::string& path,
   return e;
 }
 
+ReadError IoBad(const std::string& path, std::string_view what,
+                const Status& cause) {
+  ReadError e = Bad(BadReason::kIoError, path, std::string(what) + cause.message());
+  e.os_error = cause.os_error();
+  return e;
+}
+
 ReadError OpenMetricsFile(Env* env, const std::string& path, int* fd,
                           FileInfo* info) {
   *fd = -1;
@@ -66,7 +73,7 @@ ReadError OpenMetricsFile(Env* env, const std::string& path, int* fd,
   Status s = env->LinkStat(path, &link);
   if (!s.ok()) {
     if (s.IsNotFound()) return {BadReason::kNone, s};
-    return Bad(BadReason::kIoError, path, "cannot stat: " + s.message());
+    return IoBad(path, "cannot stat: ", s);
   }
   if (link.is_symlink) {
     return Bad(BadReason::kSymlink, path,
@@ -81,13 +88,13 @@ ReadError OpenMetricsFile(Env* env, const std::string& path, int* fd,
   if (!s.ok()) {
     *fd = -1;
     if (s.IsNotFound()) return {BadReason::kNone, s};
-    return Bad(BadReason::kIoError, path, "cannot open: " + s.message());
+    return IoBad(path, "cannot open: ", s);
   }
   s = env->Stat(*fd, info);
   if (!s.ok()) {
     env->Close(*fd);
     *fd = -1;
-    return Bad(BadReason::kIoError, path, "cannot stat: " + s.message());
+    return IoBad(path, "cannot stat: ", s);
   }
   if (!info->is_regular) {  // replaced between lstat and open
     env->Close(*fd);
@@ -107,7 +114,7 @@ ReadError ReadUsed(Env* env, int fd, const std::string& path, uint64_t size,
   if (buf->size() < first) buf->resize(first);
   size_t got = 0;
   Status s = env->ReadAt(fd, 0, buf->data(), first, &got);
-  if (!s.ok()) return Bad(BadReason::kIoError, path, "read: " + s.message());
+  if (!s.ok()) return IoBad(path, "read: ", s);
   *bytes_read += got;
   if (got < format::kHeaderSize) {
     if (got == 0) return Bad(BadReason::kEmpty, path, "zero-length file");
@@ -137,7 +144,7 @@ ReadError ReadUsed(Env* env, int fd, const std::string& path, uint64_t size,
     buf->resize(used);
     size_t more = 0;
     s = env->ReadAt(fd, got, buf->data() + got, used - got, &more);
-    if (!s.ok()) return Bad(BadReason::kIoError, path, "read: " + s.message());
+    if (!s.ok()) return IoBad(path, "read: ", s);
     *bytes_read += more;
     if (got + more < used) {
       return Bad(BadReason::kTruncated, path,

@@ -52,10 +52,14 @@ std::string_view BadReasonCode(BadReason reason);
 struct ReadError {
   BadReason reason = BadReason::kNone;
   Status status;
+  int os_error = 0;  // the errno of an I/O failure (kIoError), else 0
   bool ok() const { return status.ok(); }
 };
 
 ReadError Bad(BadReason reason, const std::string& path, std::string_view what);
+// A kIoError caused by `cause`, keeping its errno.
+ReadError IoBad(const std::string& path, std::string_view what,
+                const Status& cause);
 
 // lstat()s `path`, refuses symlinks and non-regular files, opens it
 // O_RDONLY|O_NOFOLLOW|O_CLOEXEC and fstat()s the descriptor. On success *fd

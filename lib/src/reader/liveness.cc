@@ -43,6 +43,33 @@ bool ParseLivenessMode(std::string_view text, LivenessMode* mode) {
 
 namespace reader {
 
+namespace {
+
+// kAuto once no lock is held: the lease probe decides.
+Verdict ProbeOpenForWriting(Env* env, int fd, bool magic) {
+  Verdict v;
+  bool open = false;
+  Status s = fd >= 0 ? env->WritersOpen(fd, &open)
+                     : Status::InvalidArgument("file not open");
+  if (s.ok()) {
+    v.state = open ? WriterState::kLive : WriterState::kDead;
+    v.how = open ? "no lock, open for writing" : "no lock, not open for writing";
+    return v;
+  }
+  if (magic) {  // a promdir writer holds its lock for life
+    v.state = WriterState::kDead;
+    v.how = "promdir writer, lock released";
+    return v;
+  }
+  v.state = WriterState::kUnknown;
+  v.kernel_unavailable = true;
+  v.how = "cannot ask the kernel whether a writer has it open (" +
+          s.message() + ")";
+  return v;
+}
+
+}  // namespace
+
 Verdict ProbeWriterWithMagic(Env* env, int fd, const std::string& id,
                              LivenessMode mode, bool magic) {
   Verdict v;
@@ -65,40 +92,36 @@ Verdict ProbeWriterWithMagic(Env* env, int fd, const std::string& id,
       v.how = s.ok() ? "no lock held" : "lock probe failed: " + s.message();
       return v;
     }
-    if (magic) {
-      v.state = s.ok() ? WriterState::kDead : WriterState::kUnknown;
-      v.how = s.ok() ? "promdir writer, lock released"
-                     : "lock probe failed: " + s.message();
+    if (!s.ok()) {
+      v.state = WriterState::kUnknown;
+      v.how = "lock probe failed: " + s.message();
       return v;
     }
+    return ProbeOpenForWriting(env, fd, magic);
   }
   int pid = PidOf(id);
   if (pid == 0) {
-    v.state = mode == LivenessMode::kPid ? WriterState::kUnknown
-                                         : WriterState::kDead;
-    v.how = "no lock, id " + id + " is not a pid";
+    v.state = WriterState::kUnknown;
+    v.how = "id " + id + " is not a pid";
     return v;
   }
   bool exists = env->PidExists(pid);
   v.state = exists ? WriterState::kLive : WriterState::kDead;
-  v.how = (mode == LivenessMode::kPid ? "pid " : "no lock, pid ") + id +
-          (exists ? " exists" : " does not exist");
+  v.how = "pid " + id + (exists ? " exists" : " does not exist");
   return v;
 }
 
 Verdict ProbeUnopened(Env* env, const std::string& id, LivenessMode mode,
                       bool magic) {
-  if (mode == LivenessMode::kNone) {
-    return ProbeWriterWithMagic(env, -1, id, mode, magic);
-  }
-  if (mode == LivenessMode::kLock ||
-      (mode == LivenessMode::kAuto && magic)) {
+  if (mode == LivenessMode::kAuto || mode == LivenessMode::kLock) {
+    // The engine knows it: the lease probe found it closed, and the
+    // directory watch has seen no open of it since. A lock needs an open.
     Verdict v;
     v.state = WriterState::kDead;
-    v.how = magic ? "promdir writer, file closed" : "no lock, file closed";
+    v.how = magic ? "promdir writer, file closed" : "not opened since found closed";
     return v;
   }
-  // (The lock probe on fd -1 fails at once, and the pid decides.)
+  // (The probe on fd -1 answers at once for kNone; kPid asks the pid.)
   return ProbeWriterWithMagic(env, -1, id, mode, magic);
 }
 

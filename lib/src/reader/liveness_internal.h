@@ -15,9 +15,9 @@ Verdict ProbeWriterWithMagic(Env* env, int fd, const std::string& id,
                              LivenessMode mode, bool magic);
 
 // The verdict on a file that no process has open for writing (the merge
-// engine knows it without opening the file): a lock needs an open file, so
-// a promdir writer's file, or any file under kLock, is dead; otherwise the
-// pid decides, as ProbeWriterWithMagic would.
+// engine knows it without opening the file: a lease probe found it closed
+// and the directory watch saw no open since): under kAuto and kLock it is
+// dead; under kPid the pid decides; under kNone it is live.
 Verdict ProbeUnopened(Env* env, const std::string& id, LivenessMode mode,
                       bool magic);
 

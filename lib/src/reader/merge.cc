@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <set>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "lib/src/reader/dir_guard.h"
 #include "lib/src/reader/merge_internal.h"
+#include "lib/src/reader/reprove.h"
 
 namespace promdir {
 
@@ -14,6 +17,28 @@ using merge_detail::PlanFamily;
 using merge_detail::RenderPlan;
 using merge_detail::ToModel;
 
+void DirectoryCollector::Impl::NoteLiveness(const Slot& slot,
+                                            ScrapeStats* stats) {
+  if (slot.liveness_problem.empty() || liveness_reported_) return;
+  liveness_reported_ = true;
+  stats->liveness_unavailable =
+      slot.liveness_problem +
+      ": files without a promdir writer lock are shown but never deleted or "
+      "folded. Run the collector as the files' owner, or grant it "
+      "CAP_LEASE, on a local file system; or choose --liveness pid (pids "
+      "of one pid namespace) or none";
+}
+
+void DirectoryCollector::Impl::KeepLastGood(std::vector<ScrapeFile>& files) {
+  for (ScrapeFile& sf : files) {
+    CachedFile* cf = sf.cache;
+    if (cf == nullptr || cf->frozen) continue;
+    if (sf.values.data() == sf.own_values.data()) {
+      cf->last_values = std::move(sf.own_values);
+      cf->last_timestamps = std::move(sf.own_timestamps);
+    }
+  }
+}
 
 Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
   uint64_t start = env_->NowMonotonicNanos();
@@ -28,11 +53,22 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
   std::vector<std::unique_ptr<CachedFile>> owned;  // hard links' own parses
   std::vector<std::string> dead_live_files;
   std::set<std::string> bad_now;
+  std::unordered_map<std::string, FileId> ids_now;
+  std::unordered_set<std::string> failing_now;
   {
     ReadGuard guard(env_, opt_.directory);
     std::vector<std::string> names;
     Status s = env_->ListDir(opt_.directory, &names);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      // Out of descriptors or memory for a moment: the files of the last
+      // scrape are still the best answer (each then serves its last good
+      // values if it cannot be read either).
+      const char* code = merge_detail::TransientErrorName(s.os_error());
+      if (code == nullptr || last_ids_.empty()) return s;
+      ++stats->read_errors_by_reason[code];
+      names.clear();
+      for (const auto& [name, id] : last_ids_) names.push_back(name);
+    }
     std::erase_if(names, [](const std::string& n) {
       return n.size() <= 3 || !n.ends_with(".db");
     });
@@ -77,6 +113,17 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
       std::optional<format::FileName> fname = format::ParseFileName(base);
       std::string prefix = fname ? fname->Prefix() : "unknown";
       if (o == Outcome::kVanished) continue;
+      NoteLiveness(slot, stats);
+      if (slot.transient_error != nullptr) {
+        ++stats->read_errors_by_reason[slot.transient_error];
+        failing_now.insert(base);
+        if (!failing_.count(base)) {
+          stats->new_read_errors.push_back(
+              BadFile{opt_.directory + "/" + base, slot.transient_error,
+                      slot.transient_message +
+                          "; serving its last good values"});
+        }
+      }
       if (o == Outcome::kStarting) {
         ++stats->files[{prefix, "live"}];
         continue;
@@ -100,15 +147,25 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
       }
       ++stats->files[{prefix, std::string(WriterStateName(state))}];
       if (o == Outcome::kLeftOut) {
-        dead_live_files.push_back(opt_.directory + "/" + base);
+        dead_live_files.push_back(base);
         continue;
       }
+      if (!slot.own) ids_now[base] = slot.id;
       files.push_back(std::move(sf));
       if (slot.own) owned.push_back(std::move(slot.own));
     }
     if (opt_.prune) {
-      for (const std::string& path : dead_live_files) {
-        if (env_->Unlink(path).ok()) ++stats->pruned_files;
+      // Each is proved dead once more, under a staging name, right before
+      // the delete: a worker that reused the id keeps its file.
+      for (const std::string& name : dead_live_files) {
+        reader::Deed deed;
+        std::string how;
+        if (reader::RemoveIfDead(env_, opt_.directory, name, opt_.liveness,
+                                 /*remove_unknown=*/false, &deed, &how)
+                .ok() &&
+            deed == reader::Deed::kDone) {
+          ++stats->pruned_files;
+        }
       }
     }
   }
@@ -120,7 +177,10 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
     if (f != frozen_.end() && f->second == c.first) frozen_.erase(f);
     return true;
   });
-  Merge(files, plan);
+  Merge(files, plan, stats);
+  KeepLastGood(files);
+  last_ids_ = std::move(ids_now);
+  failing_ = std::move(failing_now);
   stats->duration_seconds =
       static_cast<double>(env_->NowMonotonicNanos() - start) / 1e9;
   return Status::OK();

@@ -11,10 +11,12 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "lib/src/env.h"
@@ -66,9 +68,11 @@ struct EntryTable {
 
 // What the engine keeps of one file between scrapes. Files only append, so
 // the entries parsed up to `parsed` stay valid while the file keeps its
-// device, inode and name.
+// device, inode, name and birth time (a file deleted and made again under
+// the same name may get the same inode number, never the same birth).
 struct CachedFile {
   std::string name;
+  uint64_t birth_ns = 0;  // 0: the file system records none
   bool layout_known = false;
   ValueLayout layout = ValueLayout::k16;
   uint64_t parsed = format::kHeaderSize;
@@ -84,6 +88,10 @@ struct CachedFile {
   bool frozen = false;
   std::vector<double> frozen_values;
   std::vector<double> frozen_timestamps;  // 16-byte layout only
+  // The values the last scrape read (unless frozen), served again if the
+  // file cannot be read for a reason that passes (see ServeLastGood).
+  std::vector<double> last_values;
+  std::vector<double> last_timestamps;
 
   // Calls f(family, key) for the file's families in order.
   template <typename F>
@@ -94,11 +102,20 @@ struct CachedFile {
       f(family, key);
     }
   }
+  // True iff this is still the file `name` whose identity is `info` (same
+  // device and inode, as the cache's key says): its name and a known birth
+  // time match. Where the file system records no birth time it is never
+  // trusted, and the file is parsed again from the start.
+  bool SameFile(const std::string& base, const FileInfo& info) const {
+    return name == base && birth_ns != 0 && birth_ns == info.birth_ns;
+  }
   // Makes *entries this file's alone, holding exactly its entries, before
   // it is extended.
   EntryTable& Own();
   void Unfreeze() {
     frozen = false;
+    last_values = std::move(frozen_values);
+    last_timestamps = std::move(frozen_timestamps);
     frozen_values = {};
     frozen_timestamps = {};
   }
@@ -180,6 +197,10 @@ struct Plan {
 };
 
 MetricType TypeOf(FileType t);
+// "EMFILE", "EIO", ... for an errno that passes (the process or system is
+// short of something, or the disk or a permission hiccups); null for any
+// other. A file read before that fails so keeps its last good values.
+const char* TransientErrorName(int err);
 // Appends a series of an all/liveall gauge: its text with the writer's
 // `pid` label at `split` (see DirectoryCollector::Impl::PidSplit).
 void AppendWithPid(const Series& s, uint32_t split, const std::string& pid,
@@ -235,7 +256,24 @@ class DirectoryCollector::Impl {
     // prediction's entry index of each entry) in another.
     std::shared_ptr<Prediction> keys_from;
     CachedFile* keys_cf = nullptr;
+    // Served from its last good values: the errno name and the error.
+    const char* transient_error = nullptr;
+    std::string transient_message;
+    // The kernel could not be asked whether it is open for writing: why.
+    std::string liveness_problem;
   };
+  // After a transient failure (slot->err: EMFILE, EIO, ...) to open or read
+  // `base`, which an earlier scrape read: serves its last good values and
+  // returns true. False if it has none (then it is reported as bad).
+  bool ServeLastGood(const std::string& base,
+                     const std::optional<format::FileName>& name, Slot* slot);
+  // After Merge: keeps each merged file's values as its last good ones.
+  void KeepLastGood(std::vector<ScrapeFile>& files);
+  // Reports, once per collector, that the kernel could not be asked.
+  void NoteLiveness(const Slot& slot, ScrapeStats* stats);
+  // True iff series `sid`'s exposed text is valid UTF-8; the first time one
+  // is not, it is added to stats->new_invalid_series.
+  bool SeriesIsUtf8(uint32_t sid, ScrapeStats* stats);
   // Reads one file (on any thread; the read itself runs unlocked) and
   // merges it into the cache (cache_mu_), parsing with Parse what
   // FastParse cannot. `buf` is the thread's own.
@@ -264,7 +302,7 @@ class DirectoryCollector::Impl {
   // reads it again if that prediction's file turned out bad.
   void TakeKeys(const std::vector<std::string>& names,
                 std::vector<Slot>* slots);
-  void Merge(std::vector<ScrapeFile>& files, Plan* plan);
+  void Merge(std::vector<ScrapeFile>& files, Plan* plan, ScrapeStats* stats);
   // Adds one file's values into the accumulators (all/liveall gauge values
   // go to *all instead).
   void MergeFile(const std::vector<FamilyState>& fams, uint32_t fi,
@@ -335,6 +373,17 @@ class DirectoryCollector::Impl {
   std::vector<uint8_t> rank_mark_;
   std::vector<uint32_t> pid_split_;  // per series; kNoId: not made yet
   std::vector<std::string> read_bufs_;  // one per reader thread
+  // The file each name was at the last scrape (for ServeLastGood).
+  std::unordered_map<std::string, FileId> last_ids_;
+  // Names served from their last good values by the last scrape (their
+  // error is logged once, when they start failing).
+  std::unordered_set<std::string> failing_;
+  bool liveness_reported_ = false;
+  // Per series: 0 not checked yet, 1 valid UTF-8, 2 not (left out).
+  std::vector<uint8_t> series_utf8_;
+  // Writer ids that are not UTF-8 already reported (all/liveall gauges).
+  std::unordered_set<std::string> bad_writer_ids_;
+  static constexpr uint32_t kBadWriter = kNoId - 1;
   int watch_ = -1;         // inotify on the directory, or -1
   bool freeze_ok_ = false;  // this scrape may freeze what it reads
   // Frozen files by name (all with links == 1, so one name each).

@@ -3,6 +3,7 @@
 #include "lib/src/reader/merge_internal.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "lib/src/reader/liveness_internal.h"
@@ -254,6 +255,63 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
   return true;
 }
 
+namespace merge_detail {
+
+// Failures that pass: the process or the system is short of something, or
+// the disk or a permission hiccups. A file read before keeps its values.
+const char* TransientErrorName(int err) {
+  switch (err) {
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case ENOMEM: return "ENOMEM";
+    case ENOBUFS: return "ENOBUFS";
+    case EIO: return "EIO";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case EINTR: return "EINTR";
+    case EAGAIN: return "EAGAIN";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case ESTALE: return "ESTALE";
+  }
+  return nullptr;
+}
+
+}  // namespace merge_detail
+
+bool DirectoryCollector::Impl::ServeLastGood(
+    const std::string& base, const std::optional<format::FileName>& name,
+    Slot* slot) {
+  const char* code = merge_detail::TransientErrorName(slot->err.os_error);
+  if (code == nullptr || !name) return false;
+  std::lock_guard<std::mutex> g(cache_mu_);
+  auto id = last_ids_.find(base);
+  if (id == last_ids_.end()) return false;
+  auto c = cache_.find(id->second);
+  if (c == cache_.end() || c->second.name != base ||
+      c->second.generation == generation_) {
+    return false;
+  }
+  CachedFile* cf = &c->second;
+  const std::vector<double>& values =
+      cf->frozen ? cf->frozen_values : cf->last_values;
+  if (values.size() != cf->count) return false;
+  cf->generation = generation_;  // claimed by this scrape
+  slot->transient_error = code;
+  slot->transient_message = slot->err.status.message();
+  slot->err = ReadError();
+  slot->id = id->second;
+  slot->state = WriterState::kUnknown;
+  ++slot->stats.cache_hits;
+  ScrapeFile* sf = &slot->file;
+  sf->cache = cf;
+  sf->values = values;
+  sf->timestamps = cf->frozen ? cf->frozen_timestamps : cf->last_timestamps;
+  sf->name = *name;
+  slot->stats.entries += values.size();
+  slot->outcome = Outcome::kMerged;
+  return true;
+}
+
 void DirectoryCollector::Impl::ReadFile(const std::string& base,
                                         std::string* buf, Slot* slot) {
   const std::string path = opt_.directory + "/" + base;
@@ -271,6 +329,7 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
         if (c != cache_.end() && c->second.frozen &&
             c->second.generation != generation_) {
           frozen = &c->second;
+          slot->id = it->second;
           frozen->generation = generation_;  // claimed by this scrape
         }
       }
@@ -287,7 +346,10 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
     slot->outcome = Outcome::kVanished;
     return;
   }
-  if (!err->ok()) return;
+  if (!err->ok()) {
+    ServeLastGood(base, name, slot);
+    return;
+  }
   if (!name) {
     env_->Close(fd);
     *err = reader::Bad(BadReason::kUnknownType, path,
@@ -299,6 +361,10 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   bool magic = false;
   *err = reader::ReadUsed(env_, fd, path, info.size, buf, &magic,
                           &stats->bytes_read);
+  if (!err->ok() && ServeLastGood(base, name, slot)) {
+    env_->Close(fd);
+    return;
+  }
   if (!err->ok()) {
     // Python's writer creates a file empty and sizes it a moment later: an
     // empty file whose writer is alive is starting, not corrupt.
@@ -315,6 +381,7 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   }
   Verdict verdict =
       reader::ProbeWriterWithMagic(env_, fd, name->id, opt_.liveness, magic);
+  if (verdict.kernel_unavailable) slot->liveness_problem = verdict.how;
   // A file with no live writer is kept open for Freeze, which probes
   // whether anything has it open for writing (with liveness checks off,
   // any file).
@@ -338,7 +405,7 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   {
     std::lock_guard<std::mutex> g(cache_mu_);
     auto c = cache_.find(id);
-    cached = c != cache_.end() && c->second.name == base;
+    cached = c != cache_.end() && c->second.SameFile(base, info);
     auto p = predicted_.find(prefix);
     if (p != predicted_.end()) predicted = p->second;
   }
@@ -362,9 +429,10 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
       inserted = true;
     }
     Unfreeze(cf);
-    reuse = !inserted && cf->name == base && data.size() >= cf->parsed;
+    reuse = !inserted && cf->SameFile(base, info) && data.size() >= cf->parsed;
     if (!reuse) *cf = fast ? std::move(*fast) : CachedFile();
     cf->name = base;
+    cf->birth_ns = info.birth_ns;
     cf->generation = generation_;  // claimed: no other thread touches *cf
   }
   if (slot->own && slot->keep_fd >= 0) {  // a hard link is never frozen
@@ -424,6 +492,7 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
       auto f = std::make_unique<CachedFile>();
       if (FastParse(path, data, *newer, f.get())) {
         f->name = base;
+        f->birth_ns = info.birth_ns;
         f->generation = generation_;
         *cf = std::move(*f);  // still claimed by this thread
         slot->keys_from = newer;
@@ -436,6 +505,7 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
       if (!ok && reuse) {  // not an append after all: from the start
         *cf = CachedFile();
         cf->name = base;
+        cf->birth_ns = info.birth_ns;
         cf->generation = generation_;
         reuse = false;
         ok = Parse(path, data, *name, predicted.get(), cf, err);

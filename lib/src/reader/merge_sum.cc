@@ -1,5 +1,6 @@
 // Adding up a scrape's files into the merged series, in exposition order.
 #include "lib/src/reader/merge_internal.h"
+#include "lib/src/utf8.h"
 
 #include <algorithm>
 #include <thread>
@@ -121,8 +122,21 @@ void DirectoryCollector::Impl::MergeFile(const std::vector<FamilyState>& fams,
   }
 }
 
+bool DirectoryCollector::Impl::SeriesIsUtf8(uint32_t sid, ScrapeStats* stats) {
+  if (sid >= series_utf8_.size()) series_utf8_.resize(sid + 1, 0);
+  if (series_utf8_[sid] == 0) {
+    const Series& s = table_.series(sid);
+    const bool ok = IsStrictUtf8(s.text);
+    series_utf8_[sid] = ok ? 1 : 2;
+    if (!ok) stats->new_invalid_series.push_back(ShowBytes(s.text));
+  }
+  if (series_utf8_[sid] == 1) return true;
+  ++stats->invalid_series;
+  return false;
+}
+
 void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
-                                     Plan* plan) {
+                                     Plan* plan, ScrapeStats* stats) {
   std::vector<FamilyState> fams(table_.family_count());
   // Type and help from the first file that names the family; the gauge
   // mode from the last gauge file that does (as Python's collector).
@@ -242,6 +256,12 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
     PlanFamily pf;
     pf.name = &table_.family_name(fid);
     pf.help = table_.key(fs.help_key).help;
+    if (!IsStrictUtf8(*pf.name)) {  // (its series say so, once each)
+      for (uint32_t sid : list) SeriesIsUtf8(sid, stats);
+      continue;
+    }
+    static const std::string kNoHelp;
+    if (!IsStrictUtf8(*pf.help)) pf.help = &kNoHelp;
     pf.type = TypeOf(fs.type);
     pf.samples.reserve(list.size() + all_by_family[fid].size());
     if (fs.type == FileType::kHistogram) {
@@ -268,14 +288,33 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
           running += v;
           v = running;
         }
-        pf.samples.push_back(PlanSample{&s, v, kNoId, 0});
+        if (SeriesIsUtf8(sid, stats)) {
+          pf.samples.push_back(PlanSample{&s, v, kNoId, 0});
+        }
       }
     } else {
       for (uint32_t sid : list) {
+        if (!SeriesIsUtf8(sid, stats)) continue;
         pf.samples.push_back(PlanSample{&table_.series(sid), acc_[sid], kNoId, 0});
       }
       for (uint32_t i : all_by_family[fid]) {
         const AllGaugeValue& a = all[i];
+        if (!SeriesIsUtf8(a.series, stats)) continue;
+        if (writer_of[a.file] == kNoId &&
+            !IsStrictUtf8(files[a.file].name.id)) {
+          // The file's id is its samples' `pid` label.
+          writer_of[a.file] = kBadWriter;
+          const std::string& id = files[a.file].name.id;
+          if (bad_writer_ids_.insert(id).second) {
+            stats->new_invalid_series.push_back(
+                "pid=\"" + ShowBytes(id) + "\" (the id of " +
+                ShowBytes(files[a.file].name.ToString()) + ")");
+          }
+        }
+        if (writer_of[a.file] == kBadWriter) {
+          ++stats->invalid_series;
+          continue;
+        }
         if (writer_of[a.file] == kNoId) {
           writer_of[a.file] = static_cast<uint32_t>(plan->writers.size());
           const std::string& id = files[a.file].name.id;

@@ -1,4 +1,4 @@
-#include "lib/src/maintenance/names.h"
+#include "lib/src/dir_names.h"
 
 namespace promdir::maintenance {
 

@@ -1,12 +1,14 @@
-// The names compaction gives files in a multiprocess directory.
+// The names promdir gives files in a multiprocess directory when it takes
+// a dead writer's file away (compaction, prune, mark-dead) or folds it.
 //
 //   <prefix>_archive.db      an archive of 16-byte-layout files
 //   <prefix>_archive8.db     an archive of 8-byte-layout files
 //   <prefix>_<id>.compacting[N].db
 //                            a dead writer's file taken away from its name
 //                            (so a process that reuses the id creates a new
-//                            file) while it is folded. Still *.db, so both
-//                            Python and promdir keep counting it.
+//                            file) while its death is proved again and it is
+//                            folded or deleted. Still *.db, so both Python
+//                            and promdir keep counting it.
 //   .promdir-compact.lock    held by the one running compactor
 //   .promdir-compact.<archive>.tmp
 //                            a new archive waiting for its commit (not *.db)
@@ -16,8 +18,8 @@
 //
 // Pure functions; safe from any thread.
 
-#ifndef PROMDIR_LIB_SRC_MAINTENANCE_NAMES_H_
-#define PROMDIR_LIB_SRC_MAINTENANCE_NAMES_H_
+#ifndef PROMDIR_LIB_SRC_DIR_NAMES_H_
+#define PROMDIR_LIB_SRC_DIR_NAMES_H_
 
 #include <string>
 #include <string_view>
@@ -50,4 +52,4 @@ bool IsTempName(std::string_view name);
 
 }  // namespace promdir::maintenance
 
-#endif  // PROMDIR_LIB_SRC_MAINTENANCE_NAMES_H_
+#endif  // PROMDIR_LIB_SRC_DIR_NAMES_H_
