@@ -233,8 +233,9 @@ TEST_CASE("flags: defaults and every flag") {
   ServerOptions o;
   REQUIRE(ParseArgs({"--dir", "/d"}, &o).ok());
   CHECK(o.directory == "/d");
-  CHECK(o.listen.host.empty());
-  CHECK(o.listen.port == 10464);
+  REQUIRE(o.listen.size() == 1);
+  CHECK(o.listen[0].host.empty());
+  CHECK(o.listen[0].port == 10464);
   CHECK(o.telemetry_path == "/metrics");
   CHECK(o.liveness == LivenessMode::kAuto);
   CHECK(o.prune);
@@ -251,8 +252,9 @@ TEST_CASE("flags: defaults and every flag") {
                      "--web.gzip-level", "6"},
                     &o)
               .ok());
-  CHECK(o.listen.host == "::1");
-  CHECK(o.listen.port == 8080);
+  REQUIRE(o.listen.size() == 1);
+  CHECK(o.listen[0].host == "::1");
+  CHECK(o.listen[0].port == 8080);
   CHECK(o.telemetry_path == "/m");
   CHECK(o.liveness == LivenessMode::kLock);
   CHECK_FALSE(o.prune);
