@@ -116,6 +116,7 @@ class Parser {
       ++pos_;
       if (rest.empty()) {
         s = Nested(indent, depth, /*list_allowed_at_same=*/true, &value);
+        value.line = line.number;  // a map's value is found at its key
       } else {
         s = Inline(rest, line.number, depth, &value);
       }
