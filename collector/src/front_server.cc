@@ -149,7 +149,8 @@ void FrontServer::AcceptAll(int listen_fd) {
     int yes = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
     std::string peer = PeerName(fd);
-    if (static_cast<size_t>(metrics_->open()) >= options_.max_connections) {
+    if (static_cast<size_t>(metrics_->open()) >= options_.max_connections &&
+        !EvictOneSlow()) {
       metrics_->Rejected("connection_limit");
       reject_log_.Note("connection_limit", peer);
       if (tls_ == nullptr) {
@@ -173,6 +174,24 @@ void FrontServer::AcceptAll(int listen_fd) {
     metrics_->Opened();
     conns_[fd] = std::move(conn);
   }
+}
+
+bool FrontServer::EvictOneSlow() {
+  const Clock::time_point cutoff = Clock::now() - std::chrono::seconds(1);
+  auto oldest = conns_.end();
+  for (auto it = conns_.begin(); it != conns_.end(); ++it) {
+    const Conn& c = *it->second;
+    if (c.accepted <= cutoff &&
+        (oldest == conns_.end() || c.accepted < oldest->second->accepted)) {
+      oldest = it;
+    }
+  }
+  if (oldest == conns_.end()) return false;
+  metrics_->Rejected("evicted");
+  reject_log_.Note("evicted", oldest->second->peer());
+  metrics_->Closed();
+  conns_.erase(oldest);
+  return true;
 }
 
 FrontServer::Step FrontServer::Progress(Conn* c) {

@@ -11,8 +11,11 @@
 //     its TLS handshake and its head within read_timeout of being accepted
 //     (or of its first byte after an idle keep-alive), whatever the pace
 //     of its bytes; an idle kept-alive connection is closed after
-//     keep_alive_timeout. Past max_connections, a new connection gets 503
-//     and is closed at once.
+//     keep_alive_timeout. At max_connections, a new connection takes the
+//     place of the oldest one that has sent no complete request for a
+//     second or more; if there is none, it gets 503 and is closed at once.
+//     So a flood of stalled clients cannot lock out a real one for longer
+//     than a second.
 //   - /-/healthy is answered on the event loop itself, so scrapes, locks
 //     and stalled clients never delay it (and it needs no credentials).
 //   - Every other complete request joins one FIFO queue served by a fixed
@@ -88,6 +91,10 @@ class FrontServer {
 
   void Wake();
   void AcceptAll(int listen_fd);
+  // At the connection cap: closes the oldest connection that has been open
+  // for a second or more without a request being served (a stalled or slow
+  // client, or an idle keep-alive one). False if there is none.
+  bool EvictOneSlow();
   Step Progress(Conn* conn);
   Step Dispatch(Conn* conn);
   void Expire(Clock::time_point now);

@@ -56,6 +56,7 @@ class Conn {
 
   Phase phase = Phase::kHandshake;
   Clock::time_point deadline;  // of the current phase
+  Clock::time_point accepted = Clock::now();
   short want_events = 0;       // POLLIN/POLLOUT while the loop owns it
   size_t requests = 0;         // served on this connection
   RequestHead request;         // the head being served
