@@ -32,8 +32,12 @@ Endpoints:
   /metrics     merged metrics (text 0.0.4, or OpenMetrics 1.0.0 when asked by
                Accept; gzip when Accept-Encoding allows it)
   /            a landing page
-  /-/healthy   200 while the process runs
+  /-/healthy   200 while the process runs (never waits for scrapes, and
+               needs no credentials)
   /-/ready     200 when the directory can be listed, else 503
+
+By default it listens on every interface, as exporters do; it warns when
+that comes without TLS or authentication.
 
 Examples:
   # Serve $PROMETHEUS_MULTIPROC_DIR on :10464
@@ -42,6 +46,12 @@ Examples:
   # An explicit directory, only on localhost, JSON logs
   promdir-collector --dir /run/app-metrics \
       --web.listen-address 127.0.0.1:10464 --log.format json
+
+  # TLS and basic auth, in the exporter-toolkit web config format
+  promdir-collector --dir /run/app-metrics --web.config.file web.yml
+
+  # Socket activation by a systemd .socket unit
+  promdir-collector --dir /run/app-metrics --web.systemd-socket
 
   # Containers that cannot see each other's pids: trust only promdir's locks
   promdir-collector --dir /shared/metrics --liveness lock
@@ -54,7 +64,8 @@ Examples:
       http://localhost:10464/metrics
 
 Exit status: 0 after SIGTERM or SIGINT; 1 when it cannot serve (port in
-use, bad address); 2 on bad flags.)";
+use, bad address, unusable certificate); 2 on bad flags or a bad web
+config file.)";
 }
 
 void AddFlags(CLI::App* app, Flags* f, bool compaction) {

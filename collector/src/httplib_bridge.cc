@@ -31,6 +31,13 @@ class ConnStream : public httplib::Stream {
 
   ssize_t write(const char* ptr, size_t size) override {
     if (failed_) return -1;
+    if (size >= 64 * 1024) {  // a body chunk: no copy
+      if (!Flush() || !conn_->WriteAll(std::string_view(ptr, size), deadline_)) {
+        failed_ = true;
+        return -1;
+      }
+      return static_cast<ssize_t>(size);
+    }
     out_.append(ptr, size);
     if (out_.size() >= 64 * 1024 && !Flush()) return -1;
     return static_cast<ssize_t>(size);
