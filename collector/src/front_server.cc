@@ -101,9 +101,6 @@ void FrontServer::Run() {
       polled.push_back(c);
       fds.push_back({c->fd(), 0, POLLIN});  // may hold a pipelined request
     }
-    for (size_t i = 0; i < listeners_.size(); ++i) {
-      if (fds[1 + i].revents != 0) AcceptAll(listeners_[i].fd);
-    }
     for (size_t i = 0; i < polled.size(); ++i) {
       if (fds[1 + listeners_.size() + i].revents == 0) continue;
       Conn* c = polled[i];
@@ -119,6 +116,10 @@ void FrontServer::Run() {
       } else {
         metrics_->Closed();
       }
+    }
+    // Accepting may evict a connection, so only after `polled` is done.
+    for (size_t i = 0; i < listeners_.size(); ++i) {
+      if (fds[1 + i].revents != 0) AcceptAll(listeners_[i].fd);
     }
     Expire(Clock::now());
   }

@@ -56,4 +56,23 @@ done
 lines=$(grep -c 'client rejected' "$WORK/collector.log" || true)
 ((lines < 30)) || fail "the log named rejected clients $lines times (not once per burst)"
 log "rejections logged $lines times for hundreds of rejected clients"
+
+# Socket activation: systemd-socket-activate binds, the collector inherits.
+if command -v systemd-socket-activate >/dev/null; then
+  sd_port=$(free_port)
+  start_bg "$WORK/sd.log" systemd-socket-activate -l "127.0.0.1:$sd_port" \
+    "$(require_bin promdir-collector)" --dir "$WORK/multiproc" --web.systemd-socket
+  wait_http "http://127.0.0.1:$sd_port/-/healthy" "$BG_PID" "$WORK/sd.log" 20
+  curl -fsS "http://127.0.0.1:$sd_port/metrics" | grep -q '^promdir_collector_scrapes_total' ||
+    fail "socket-activated collector does not serve /metrics"
+  grep -q 'listening address="systemd fd 3"' "$WORK/sd.log" || fail "no socket activation in the log"
+  log "socket activation works"
+fi
+set +e
+out=$(env -u LISTEN_FDS -u LISTEN_PID "$(require_bin promdir-collector)" --dir "$WORK/multiproc" \
+  --web.systemd-socket 2>&1)
+rc=$?
+set -e
+[[ $rc == 1 && $out == *"LISTEN_PID and LISTEN_FDS are not set"* ]] ||
+  fail "--web.systemd-socket without systemd: rc $rc: $out"
 log "PASS"

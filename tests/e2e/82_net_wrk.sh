@@ -3,7 +3,9 @@
 # scrapes the 64-worker web directory (bench/make_webapp_dir.py, written by
 # the real Python client) for E2E_WRK_SECONDS (default 8). No request may
 # time out or fail, and the p99 latency must stay within 10x the median.
-# /-/healthy must answer quickly throughout. The figures are logged.
+# /-/healthy must answer quickly throughout. Then net_fairness.py checks
+# that each of 32 kept-alive clients is served its share, none starved.
+# The figures are logged.
 # Tunables: E2E_WRK_ENTRIES (default 9000 entries per worker).
 source "$(dirname "$0")/lib.bash"
 
@@ -53,4 +55,7 @@ ok = requests > 0 and not errors and not non2xx and p99 <= 10 * p50 \
     and len(health) > 0 and not slow_health
 sys.exit(0 if ok else 1)
 EOF
+# Per connection: every kept-alive client gets its share.
+"$PY" "$E2E_DIR/net_fairness.py" "${COLLECTOR_URL##*:}" 6 >&2 ||
+  fail "keep-alive clients were not served fairly (see above)"
 log "PASS"
