@@ -182,7 +182,7 @@ bool FrontServer::EvictOneSlow() {
   auto oldest = conns_.end();
   for (auto it = conns_.begin(); it != conns_.end(); ++it) {
     const Conn& c = *it->second;
-    if (c.accepted <= cutoff &&
+    if (c.accepted <= cutoff && c.phase != Conn::Phase::kWriting &&
         (oldest == conns_.end() || c.accepted < oldest->second->accepted)) {
       oldest = it;
     }
@@ -196,6 +196,10 @@ bool FrontServer::EvictOneSlow() {
 }
 
 FrontServer::Step FrontServer::Progress(Conn* c) {
+  if (c->phase == Conn::Phase::kWriting) {
+    Step step = SendResponse(c);
+    if (step != Step::kQueued) return step;  // kQueued: sent, read on
+  }
   if (c->phase == Conn::Phase::kHandshake) {
     if (c->PlainHttpOnTls()) {
       metrics_->Rejected("plain_http_on_tls");
@@ -231,7 +235,7 @@ FrontServer::Step FrontServer::Progress(Conn* c) {
     switch (c->scanner().Scan(c->in())) {
       case HeadScanner::State::kComplete: {
         Step step = Dispatch(c);
-        if (step != Step::kKeep) return step;
+        if (step != Step::kKeep || c->phase == Conn::Phase::kWriting) return step;
         continue;  // answered on the loop; a pipelined request may follow
       }
       case HeadScanner::State::kTooLarge:
@@ -268,15 +272,29 @@ FrontServer::Step FrontServer::Dispatch(Conn* c) {
     c->phase = Conn::Phase::kServing;
     return Step::kQueued;
   }
-  const bool keep = r.KeepAlive() && !stopping_;
-  if (!Respond(c, 200, "OK\n", keep, r.method == "HEAD", {}, Clock::now()) || !keep) {
-    return Step::kClose;
-  }
-  FinishRequest(c, r);
-  return Step::kKeep;
+  c->close_after_write = !r.KeepAlive() || stopping_;
+  Respond(c, 200, "OK\n", !c->close_after_write, r.method == "HEAD", {});
+  Step step = SendResponse(c);
+  return step == Step::kQueued ? Step::kKeep : step;
 }
 
-void FrontServer::FinishRequest(Conn* c, const RequestHead&) {
+// kQueued here means "all sent and the connection reads on".
+FrontServer::Step FrontServer::SendResponse(Conn* c) {
+  if (c->phase != Conn::Phase::kWriting) {
+    c->phase = Conn::Phase::kWriting;
+    c->deadline = Clock::now() + Seconds(options_.write_timeout);
+  }
+  Conn::Io io = c->Flush();
+  if (io == Conn::Io::kWantWrite || io == Conn::Io::kWantRead) {
+    c->want_events = io == Conn::Io::kWantWrite ? POLLOUT : POLLIN;
+    return Step::kKeep;
+  }
+  if (io != Conn::Io::kOk || c->close_after_write) return Step::kClose;
+  FinishRequest(c);
+  return Step::kQueued;
+}
+
+void FrontServer::FinishRequest(Conn* c) {
   c->in().erase(0, c->head_size);
   c->head_size = 0;
   c->scanner().Reset();
@@ -297,6 +315,9 @@ void FrontServer::Expire(Clock::time_point now) {
     if (c->phase == Conn::Phase::kHandshake) {
       metrics_->TimedOut("handshake");
       reject_log_.Note("handshake_timeout", c->peer());
+    } else if (c->phase == Conn::Phase::kWriting) {
+      metrics_->TimedOut("write");
+      reject_log_.Note("write_timeout", c->peer());
     } else if (c->phase == Conn::Phase::kHead || c->requests == 0) {
       metrics_->TimedOut("head");
       reject_log_.Note("head_timeout", c->peer());
@@ -306,25 +327,25 @@ void FrontServer::Expire(Clock::time_point now) {
   }
 }
 
-bool FrontServer::Respond(Conn* c, int status, std::string_view body, bool keep_alive,
-                          bool head_only, std::string_view extra_headers,
-                          Clock::time_point deadline) {
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + StatusText(status) +
-                    "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
-                    std::to_string(body.size()) + "\r\nConnection: " +
-                    (keep_alive ? "keep-alive" : "close") + "\r\n";
+void FrontServer::Respond(Conn* c, int status, std::string_view body, bool keep_alive,
+                          bool head_only, std::string_view extra_headers) {
+  std::string& out = c->out();
+  out += "HTTP/1.1 " + std::to_string(status) + " " + StatusText(status) +
+         "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\nConnection: " +
+         (keep_alive ? "keep-alive" : "close") + "\r\n";
   for (const auto& [name, value] : options_.headers) out += name + ": " + value + "\r\n";
   out.append(extra_headers);
   out += "\r\n";
   if (!head_only) out.append(body);
-  return c->WriteAll(out, deadline);
 }
 
 void FrontServer::Reject(Conn* c, int status, const std::string& text,
                          const std::string& metric, std::string_view extra_headers) {
   metrics_->Rejected(metric);
   reject_log_.Note(metric, c->peer());
-  Respond(c, status, text + "\n", false, false, extra_headers, Clock::now());
+  Respond(c, status, text + "\n", false, false, extra_headers);
+  c->Flush();  // best effort: the connection closes either way
 }
 
 void FrontServer::WorkerLoop() {
@@ -344,10 +365,9 @@ void FrontServer::WorkerLoop() {
 void FrontServer::Serve(std::unique_ptr<Conn> conn) {
   Conn* c = conn.get();
   const RequestHead& r = c->request;
-  const Clock::time_point deadline = Clock::now() + Seconds(options_.write_timeout);
   bool close = !r.KeepAlive() || stopping_ ||
                c->requests + 1 >= options_.keep_alive_max_requests;
-  bool ok;
+  bool ok = true;
   bool closed = false;
   BasicAuth::Result auth =
       auth_ != nullptr && auth_->enabled() ? auth_->Check(r.Header("Authorization"))
@@ -356,21 +376,18 @@ void FrontServer::Serve(std::unique_ptr<Conn> conn) {
     std::string reason(BasicAuth::ResultName(auth));
     metrics_->AuthFailed(reason);
     reject_log_.Note("auth_" + reason, c->peer());
-    ok = Respond(c, 401, "Unauthorized\n", !close, r.method == "HEAD",
-                 "WWW-Authenticate: Basic realm=\"promdir-collector\"\r\n", deadline);
+    Respond(c, 401, "Unauthorized\n", !close, r.method == "HEAD",
+            "WWW-Authenticate: Basic realm=\"promdir-collector\"\r\n");
   } else {
     std::string_view head(c->in().data(), c->head_size);
-    ok = handler_(c, head, r, close, deadline, &closed);
+    ok = handler_(c, head, r, close, &closed);
   }
-  if (!ok && Clock::now() >= deadline) {
-    metrics_->TimedOut("write");
-    reject_log_.Note("write_timeout", c->peer());
-  }
-  if (!ok || close || closed) {
+  c->close_after_write = close || closed || !ok;
+  Step step = SendResponse(c);
+  if (step == Step::kClose) {
     metrics_->Closed();
     return;
   }
-  FinishRequest(c, r);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) {

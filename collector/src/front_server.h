@@ -19,11 +19,13 @@
 //   - /-/healthy is answered on the event loop itself, so scrapes, locks
 //     and stalled clients never delay it (and it needs no credentials).
 //   - Every other complete request joins one FIFO queue served by a fixed
-//     pool of workers; a worker checks basic auth, runs the handler (which
-//     writes the response within write_timeout), and gives a kept-alive
-//     connection back to the event loop. Idle connections hold no worker,
-//     and each request waits its turn in arrival order, so keep-alive
-//     clients are served fairly.
+//     pool of workers; a worker checks basic auth, runs the handler into a
+//     buffer, sends what the socket takes at once, and gives the connection
+//     back to the event loop, which sends the rest as the client reads it
+//     (within write_timeout) and then waits for the next request. Idle,
+//     slow-sending and slow-reading connections hold no worker, and each
+//     request waits its turn in arrival order, so keep-alive clients are
+//     served fairly.
 //
 // Threads: Run() runs the loop on the calling thread and owns the workers;
 // Stop() may be called from any thread, before or during Run().
@@ -67,13 +69,13 @@ struct FrontOptions {
 
 class FrontServer {
  public:
-  // Serves one complete request: writes its response to the connection
-  // before `deadline` (`head` is the request head as received, also parsed
-  // in `request`). With `close`, the response says so. Sets *closed when
-  // the connection must not be reused. Returns false if writing failed.
+  // Serves one complete request: appends its response to conn->out()
+  // (`head` is the request head as received, also parsed in `request`).
+  // With `close`, the response says so. Sets *closed when the connection
+  // must not be reused. Returns false if the request could not be served.
   using Handler = std::function<bool(Conn* conn, std::string_view head,
                                      const RequestHead& request, bool close,
-                                     Clock::time_point deadline, bool* closed)>;
+                                     bool* closed)>;
 
   // `tls` and `auth` may be null (plain HTTP, no authentication); both, the
   // metrics and the logger must outlive the server. Takes the listeners.
@@ -102,10 +104,12 @@ class FrontServer {
   void Serve(std::unique_ptr<Conn> conn);
   void Reject(Conn* conn, int status, const std::string& reason,
               const std::string& metric, std::string_view extra_headers = {});
-  bool Respond(Conn* conn, int status, std::string_view body, bool keep_alive,
-               bool head_only, std::string_view extra_headers,
-               Clock::time_point deadline);
-  void FinishRequest(Conn* conn, const RequestHead& request);
+  void Respond(Conn* conn, int status, std::string_view body, bool keep_alive,
+               bool head_only, std::string_view extra_headers);
+  // Flushes the response; kKeep when the rest must wait for the client
+  // (the connection is then in kWriting until its write deadline).
+  Step SendResponse(Conn* conn);
+  void FinishRequest(Conn* conn);
 
   const FrontOptions options_;
   std::vector<Listener> listeners_;

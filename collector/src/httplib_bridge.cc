@@ -12,15 +12,14 @@
 namespace promdir::http {
 namespace {
 
-// The request head from memory; the response to the connection, gathered
-// into 64 KiB writes.
+// The request head from memory; the response gathered into the
+// connection's output, which the front server flushes without blocking.
 class ConnStream : public httplib::Stream {
  public:
-  ConnStream(Conn* conn, std::string_view head, Clock::time_point deadline)
-      : conn_(conn), head_(head), deadline_(deadline) {}
+  ConnStream(Conn* conn, std::string_view head) : conn_(conn), head_(head) {}
 
   bool is_readable() const override { return pos_ < head_.size(); }
-  bool is_writable() const override { return !failed_; }
+  bool is_writable() const override { return true; }
 
   ssize_t read(char* ptr, size_t size) override {
     size_t n = std::min(size, head_.size() - pos_);
@@ -30,25 +29,8 @@ class ConnStream : public httplib::Stream {
   }
 
   ssize_t write(const char* ptr, size_t size) override {
-    if (failed_) return -1;
-    if (size >= 64 * 1024) {  // a body chunk: no copy
-      if (!Flush() || !conn_->WriteAll(std::string_view(ptr, size), deadline_)) {
-        failed_ = true;
-        return -1;
-      }
-      return static_cast<ssize_t>(size);
-    }
-    out_.append(ptr, size);
-    if (out_.size() >= 64 * 1024 && !Flush()) return -1;
+    conn_->out().append(ptr, size);
     return static_cast<ssize_t>(size);
-  }
-
-  bool Flush() {
-    if (!failed_ && !out_.empty()) {
-      failed_ = !conn_->WriteAll(out_, deadline_);
-      out_.clear();
-    }
-    return !failed_;
   }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
@@ -86,10 +68,7 @@ class ConnStream : public httplib::Stream {
  private:
   Conn* const conn_;
   const std::string_view head_;
-  const Clock::time_point deadline_;
   size_t pos_ = 0;
-  std::string out_;
-  bool failed_ = false;
 };
 
 }  // namespace
@@ -104,11 +83,10 @@ HttplibBridge::~HttplibBridge() {
 }
 
 bool HttplibBridge::Serve(Conn* conn, std::string_view head, bool close,
-                          Clock::time_point deadline, bool* closed) {
-  ConnStream stream(conn, head, deadline);
+                          bool* closed) {
+  ConnStream stream(conn, head);
   bool connection_closed = false;
   bool ok = process_request(stream, close, connection_closed, nullptr);
-  ok = stream.Flush() && ok;
   *closed = connection_closed;
   return ok;
 }

@@ -25,12 +25,11 @@ class HttplibBridge : public httplib::Server {
   HttplibBridge();
   ~HttplibBridge() override;
 
-  // Runs the library's request processing on `head` and writes the
-  // response to `conn` before `deadline`, buffered into few writes. With
-  // `close` the response says "Connection: close". Sets *closed when the
-  // client asked to close. False if the response could not be written.
-  bool Serve(Conn* conn, std::string_view head, bool close,
-             Clock::time_point deadline, bool* closed);
+  // Runs the library's request processing on `head` and appends the
+  // response to conn->out() (the front server sends it). With `close` the
+  // response says "Connection: close". Sets *closed when the client asked
+  // to close. False if the library could not process the request.
+  bool Serve(Conn* conn, std::string_view head, bool close, bool* closed);
 };
 
 }  // namespace promdir::http

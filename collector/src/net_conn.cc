@@ -4,7 +4,6 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -81,38 +80,28 @@ Conn::Io Conn::Read(size_t max_buffered) {
   return Io::kOk;
 }
 
-bool Conn::WriteAll(std::string_view data, Clock::time_point deadline) {
-  while (!data.empty()) {
-    short wait_for = POLLOUT;
+Conn::Io Conn::Flush() {
+  while (out_pos_ < out_.size()) {
+    const char* data = out_.data() + out_pos_;
+    size_t size = out_.size() - out_pos_;
     if (ssl_ != nullptr) {
-      int rc = SSL_write(ssl_, data.data(), static_cast<int>(std::min<size_t>(data.size(), 1 << 20)));
-      if (rc > 0) {
-        data.remove_prefix(static_cast<size_t>(rc));
-        continue;
-      }
-      Io io = SslResult(ssl_, rc);
-      if (io == Io::kWantRead) {
-        wait_for = POLLIN;
-      } else if (io != Io::kWantWrite) {
-        return false;
-      }
-    } else {
-      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (n > 0) {
-        data.remove_prefix(static_cast<size_t>(n));
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return false;
+      int rc = SSL_write(ssl_, data, static_cast<int>(std::min<size_t>(size, 1 << 20)));
+      if (rc <= 0) return SslResult(ssl_, rc);
+      out_pos_ += static_cast<size_t>(rc);
+      continue;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd_, wait_for, 0};
-    int rc = ::poll(&p, 1, static_cast<int>(std::min<long>(left.count(), 1000)));
-    if (rc < 0 && errno != EINTR) return false;
-    if (rc > 0 && (p.revents & (POLLERR | POLLNVAL))) return false;
+    ssize_t n = ::send(fd_, data, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      out_pos_ += static_cast<size_t>(n);
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return Io::kWantWrite;
+    } else if (n == 0 || errno != EINTR) {
+      return Io::kError;
+    }
   }
-  return true;
+  out_.clear();
+  out_pos_ = 0;
+  return Io::kOk;
 }
 
 std::string PeerName(int fd) {

@@ -2,9 +2,10 @@
 // non-blocking socket, its TLS session if any, the bytes received and not
 // yet served, and the head scanner with its limits.
 //
-// Reads never block (the event loop polls); writes wait with poll() up to a
-// deadline, so a client that stops reading is cut off when its deadline
-// passes.
+// Reads and writes never block: a response is gathered in out() and
+// flushed as far as the socket takes it; the event loop polls for the rest,
+// so a client that stops reading holds no thread and is cut off when its
+// write deadline passes.
 //
 // Threads: a Conn belongs to one thread at a time (the event loop while it
 // reads a head, then one worker while it is served); hand-offs go through
@@ -28,7 +29,7 @@ using Clock = std::chrono::steady_clock;
 class Conn {
  public:
   enum class Io { kOk, kWantRead, kWantWrite, kEof, kError };
-  enum class Phase { kHandshake, kIdle, kHead, kServing };
+  enum class Phase { kHandshake, kIdle, kHead, kServing, kWriting };
 
   // Takes ownership of `fd` and `ssl` (nullptr for plain HTTP).
   Conn(int fd, std::string peer, SSL* ssl, const HeadLimits& limits);
@@ -44,14 +45,15 @@ class Conn {
   Io Handshake();
   // Appends what can be read now to in(), up to `max_buffered` bytes in all.
   Io Read(size_t max_buffered);
-  // Writes all of `data`, waiting up to `deadline`. False if the client
-  // failed or was too slow.
-  bool WriteAll(std::string_view data, Clock::time_point deadline);
+  // Writes what it can of out() now. kOk once all of it is written (out()
+  // is then empty); kWantWrite or kWantRead to wait for; kError.
+  Io Flush();
   // Whether the peer sent a first byte that cannot start a TLS handshake
   // (a plain HTTP request on a TLS port). REQUIRES: tls().
   bool PlainHttpOnTls() const;
 
   std::string& in() { return in_; }
+  std::string& out() { return out_; }
   HeadScanner& scanner() { return scanner_; }
 
   Phase phase = Phase::kHandshake;
@@ -61,13 +63,15 @@ class Conn {
   size_t requests = 0;         // served on this connection
   RequestHead request;         // the head being served
   size_t head_size = 0;        // its bytes at the start of in()
-  bool closed_by_peer = false;
+  bool close_after_write = false;
 
  private:
   const int fd_;
   const std::string peer_;
   SSL* const ssl_;
   std::string in_;
+  std::string out_;
+  size_t out_pos_ = 0;
   HeadScanner scanner_;
 };
 

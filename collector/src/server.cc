@@ -285,8 +285,8 @@ Status CollectorServer::Bind() {
   fo.headers = options_.web_config.headers;
   HttplibBridge* bridge = http_.get();
   auto handler = [bridge](Conn* conn, std::string_view head, const RequestHead&,
-                          bool close, Clock::time_point deadline, bool* closed) {
-    return bridge->Serve(conn, head, close, deadline, closed);
+                          bool close, bool* closed) {
+    return bridge->Serve(conn, head, close, closed);
   };
   std::lock_guard<std::mutex> lock(mu_);
   front_ = std::make_unique<FrontServer>(fo, std::move(listeners), tls_.get(),

@@ -5,7 +5,8 @@
 # time out or fail, and the p99 latency must stay within 10x the median.
 # /-/healthy must answer quickly throughout. Then net_fairness.py checks
 # that each of 32 kept-alive clients is served its share, none starved.
-# The figures are logged.
+# Then 8 clients that never read their responses must not hold up
+# scrapes. The figures are logged.
 # Tunables: E2E_WRK_ENTRIES (default 9000 entries per worker).
 source "$(dirname "$0")/lib.bash"
 
@@ -58,4 +59,15 @@ EOF
 # Per connection: every kept-alive client gets its share.
 "$PY" "$E2E_DIR/net_fairness.py" "${COLLECTOR_URL##*:}" 6 >&2 ||
   fail "keep-alive clients were not served fairly (see above)"
+# Slow readers: 8 clients (more than the 4 workers) ask for the 1.3 MB body
+# and never read it. They hold no worker: scrapes and health checks go on.
+# (On loopback the kernel's socket buffers take most of such a body, so
+# this does not reach the write deadline itself.)
+"$PY" "$E2E_DIR/net_attack.py" --port "${COLLECTOR_URL##*:}" --pid "$COLLECTOR_PID" \
+  --seconds 4 slowread >"$WORK/slowread.json" || fail "slowread attack failed"
+log "slowread: $(cat "$WORK/slowread.json")"
+"$PY" -c "import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r['probes'] >= 5 and \
+  r['metrics_ok'] == r['probes'] and r['healthy_ok'] == r['probes'] and r['max_metrics_s'] < 2 and \
+  r['rss_peak_kib'] - r['rss_before_kib'] < 64 * 1024 else 1)" "$WORK/slowread.json" ||
+  fail "slow readers held up scrapes or memory"
 log "PASS"

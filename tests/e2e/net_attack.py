@@ -8,6 +8,8 @@ ATTACK is one of:
   headers     4 clients stream header lines as fast as they can
   line        4 clients stream one line that never ends
   flood       300 connections opened at once that send nothing
+  slowread    8 clients ask for /metrics and never read the answer (a small
+              receive buffer), for --seconds
 
 For each it reports: the collector's peak RSS during the attack (sampled
 from /proc every 20 ms), each client's time until the collector cut it off
@@ -129,12 +131,27 @@ def run(args):
     elif args.attack == "line":
         n, interval = 4, 0
         payload = lambda i: (b"GET /" if i == 0 else b"") + b"A" * 65536
+    elif args.attack == "slowread":
+        n, interval = 8, None
     else:
         n, interval = 300, None
     results = [dict() for _ in range(n)]
     probes, stop = [], threading.Event()
     prober = threading.Thread(target=probe_during, args=(port, probes, stop), daemon=True)
-    if args.attack == "flood":
+    if args.attack == "slowread":
+        socks = []
+        for r in results:
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", port))
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            socks.append(s)
+        time.sleep(0.5)
+        prober.start()
+        time.sleep(max(0, deadline - time.monotonic()))
+        for s in socks:
+            s.close()
+    elif args.attack == "flood":
         socks, opened_at = [], time.monotonic()
         for r in results:
             try:
@@ -205,7 +222,7 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--pid", type=int, required=True)
     p.add_argument("--seconds", type=float, default=10)
-    p.add_argument("attack", choices=["slowloris", "headers", "line", "flood"])
+    p.add_argument("attack", choices=["slowloris", "headers", "line", "flood", "slowread"])
     run(p.parse_args())
 
 
