@@ -268,6 +268,23 @@ TEST_CASE("flags: defaults and every flag") {
   CHECK(o.gzip_level == 6);
 }
 
+TEST_CASE("flags: repeated listen addresses, socket activation, web config") {
+  ServerOptions o;
+  REQUIRE(ParseArgs({"--dir", "/d", "--web.listen-address", "127.0.0.1:1",
+                     "--web.listen-address", "[::1]:2", "--web.systemd-socket",
+                     "--web.workers", "2"},
+                    &o)
+              .ok());
+  REQUIRE(o.listen.size() == 2);
+  CHECK(o.listen[0].host == "127.0.0.1");
+  CHECK(o.listen[1].host == "::1");
+  CHECK(o.listen[1].port == 2);
+  CHECK(o.systemd_socket);
+  CHECK(o.workers == 2);
+  Status s = ParseArgs({"--dir", "/d", "--web.config.file", "/nonexistent/web.yml"}, &o);
+  CHECK(s.message().find("--web.config.file: /nonexistent/web.yml: cannot read it") == 0);
+}
+
 TEST_CASE("flags: bad values name the flag") {
   ServerOptions o;
   bool cli_error = false;
