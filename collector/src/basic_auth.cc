@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <cctype>
 #include <cstring>
 #include <memory>
 
@@ -77,7 +78,11 @@ BasicAuth::BasicAuth(std::map<std::string, std::string> users)
   // What an unknown user is checked against, at the cost of a real user's
   // hash, so that a miss costs as much as a wrong password.
   const std::string& model = users_.begin()->second;
-  unsigned long cost = std::stoul(model.substr(4, 2));
+  unsigned long cost = 10;
+  if (model.size() > 6 && std::isdigit(static_cast<unsigned char>(model[4])) &&
+      std::isdigit(static_cast<unsigned char>(model[5]))) {
+    cost = static_cast<unsigned long>((model[4] - '0') * 10 + (model[5] - '0'));
+  }
   char salt[CRYPT_GENSALT_OUTPUT_SIZE];
   auto data = std::make_unique<crypt_data>();
   std::memset(data.get(), 0, sizeof(crypt_data));
