@@ -6,7 +6,7 @@
 # /-/healthy must answer quickly throughout. Then net_fairness.py checks
 # that each of 32 kept-alive clients is served its share, none starved.
 # Then 8 clients that never read their responses must not hold up
-# scrapes. The figures are logged.
+# scrapes, and are cut off by the write deadline. The figures are logged.
 # Tunables: E2E_WRK_ENTRIES (default 9000 entries per worker).
 source "$(dirname "$0")/lib.bash"
 
@@ -20,7 +20,8 @@ log "writing the 64-worker web directory ($ENTRIES entries per worker)"
 "$PY" "$REPO_DIR/bench/make_webapp_dir.py" "$WORK/webapp" --workers 64 \
   --entries "$ENTRIES" >&2 || fail "make_webapp_dir.py failed"
 
-start_collector "$WORK/webapp" "$WORK/collector.log"
+WRITE_TIMEOUT=3
+start_collector "$WORK/webapp" "$WORK/collector.log" --web.write-timeout ${WRITE_TIMEOUT}s
 curl -fsS -o /dev/null "$COLLECTOR_URL/metrics" || fail "first scrape failed"
 
 # Health checks while wrk runs: each must answer within 1 s.
@@ -59,15 +60,17 @@ EOF
 # Per connection: every kept-alive client gets its share.
 "$PY" "$E2E_DIR/net_fairness.py" "${COLLECTOR_URL##*:}" 6 >&2 ||
   fail "keep-alive clients were not served fairly (see above)"
-# Slow readers: 8 clients (more than the 4 workers) ask for the 1.3 MB body
-# and never read it. They hold no worker: scrapes and health checks go on.
-# (On loopback the kernel's socket buffers take most of such a body, so
-# this does not reach the write deadline itself.)
+# Slow readers: 8 clients (more than the 4 workers) each ask for the 1.3 MB
+# body 16 times, pipelined, and never read: more than the socket buffers
+# hold. They hold no worker, so scrapes and health checks go on, and each
+# is cut off when its write deadline (--web.write-timeout 3s) passes.
 "$PY" "$E2E_DIR/net_attack.py" --port "${COLLECTOR_URL##*:}" --pid "$COLLECTOR_PID" \
-  --seconds 4 slowread >"$WORK/slowread.json" || fail "slowread attack failed"
+  --seconds 5 slowread >"$WORK/slowread.json" || fail "slowread attack failed"
 log "slowread: $(cat "$WORK/slowread.json")"
 "$PY" -c "import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r['probes'] >= 5 and \
   r['metrics_ok'] == r['probes'] and r['healthy_ok'] == r['probes'] and r['max_metrics_s'] < 2 and \
   r['rss_peak_kib'] - r['rss_before_kib'] < 64 * 1024 else 1)" "$WORK/slowread.json" ||
   fail "slow readers held up scrapes or memory"
+n=$(curl -fsS "$COLLECTOR_URL/metrics" | grep -F 'promdir_collector_http_connections_timed_out_total{phase="write"}' | awk '{print $2}')
+[[ ${n%.*} -ge 8 ]] || fail "slow readers were not cut off by the write deadline ($n)"
 log "PASS"

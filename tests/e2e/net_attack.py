@@ -8,8 +8,8 @@ ATTACK is one of:
   headers     4 clients stream header lines as fast as they can
   line        4 clients stream one line that never ends
   flood       300 connections opened at once that send nothing
-  slowread    8 clients ask for /metrics and never read the answer (a small
-              receive buffer), for --seconds
+  slowread    8 clients ask for /metrics 16 times (pipelined) and never read
+              the answers (a small receive buffer), for --seconds
 
 For each it reports: the collector's peak RSS during the attack (sampled
 from /proc every 20 ms), each client's time until the collector cut it off
@@ -144,7 +144,8 @@ def run(args):
             s = socket.socket()
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             s.connect(("127.0.0.1", port))
-            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            # Pipelined: more body than the kernel's socket buffers hold.
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 16)
             socks.append(s)
         time.sleep(0.5)
         prober.start()
