@@ -4,6 +4,9 @@ if(TARGET promdir_http)
   promdir_test(collector_unit_test
     SOURCES collector_unit_test.cc
     LIBS promdir_http CLI11::CLI11)
+  promdir_test(collector_net_test
+    SOURCES collector_net_test.cc
+    LIBS promdir_http)
 endif()
 if(TARGET promdir-collector)
   promdir_test(collector_e2e_test

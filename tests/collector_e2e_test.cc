@@ -308,17 +308,34 @@ int StalledConnection(int port) {
   return fd;
 }
 
-TEST_CASE("collector e2e: stalled clients holding every worker are timed out") {
+TEST_CASE("collector e2e: stalled clients hold no worker, are cut off, and the cap answers 503") {
   TempDir t;
-  Collector c(t.path(), {"--web.max-connections", "2", "--web.read-timeout", "1s"});
-  // Both workers are taken by clients that never send a request; the
-  // scrape waits in the queue until the read timeout frees one.
+  Collector c(t.path(), {"--web.max-connections", "3", "--web.read-timeout", "1s",
+                         "--web.workers", "1"});
+  // Clients that never send a request hold no worker: a scrape is served.
   int a = StalledConnection(c.port());
   int b = StalledConnection(c.port());
-  HttpReply r = HttpGet(c.port(), "/metrics");  // the client gives up after 30 s
+  auto start = std::chrono::steady_clock::now();
+  CHECK(HttpGet(c.port(), "/metrics").status == 200);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(900));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // A third stalled client fills the cap; the next connection gets 503.
+  int d = StalledConnection(c.port());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(HttpGet(c.port(), "/metrics").status == 503);
+  // The read timeout cuts the stalled clients off; then scrapes work again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  HttpReply r = HttpGet(c.port(), "/metrics");
   CHECK(r.status == 200);
+  CHECK(r.body.find("promdir_collector_http_connections_timed_out_total{phase=\"head\"} 3") !=
+        std::string::npos);
+  CHECK(r.body.find("promdir_collector_http_connections_rejected_total{reason=\"connection_limit\"} 1") !=
+        std::string::npos);
+  char byte;
+  CHECK(::recv(a, &byte, 1, 0) == 0);  // closed by the collector
   ::close(a);
   ::close(b);
+  ::close(d);
 }
 
 TEST_CASE("collector e2e: listen on every interface and on IPv6 loopback") {

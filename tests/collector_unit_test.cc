@@ -233,8 +233,9 @@ TEST_CASE("flags: defaults and every flag") {
   ServerOptions o;
   REQUIRE(ParseArgs({"--dir", "/d"}, &o).ok());
   CHECK(o.directory == "/d");
-  CHECK(o.listen.host.empty());
-  CHECK(o.listen.port == 10464);
+  REQUIRE(o.listen.size() == 1);
+  CHECK(o.listen[0].host.empty());
+  CHECK(o.listen[0].port == 10464);
   CHECK(o.telemetry_path == "/metrics");
   CHECK(o.liveness == LivenessMode::kAuto);
   CHECK(o.prune);
@@ -251,8 +252,9 @@ TEST_CASE("flags: defaults and every flag") {
                      "--web.gzip-level", "6"},
                     &o)
               .ok());
-  CHECK(o.listen.host == "::1");
-  CHECK(o.listen.port == 8080);
+  REQUIRE(o.listen.size() == 1);
+  CHECK(o.listen[0].host == "::1");
+  CHECK(o.listen[0].port == 8080);
   CHECK(o.telemetry_path == "/m");
   CHECK(o.liveness == LivenessMode::kLock);
   CHECK_FALSE(o.prune);
@@ -264,6 +266,23 @@ TEST_CASE("flags: defaults and every flag") {
   CHECK(o.write_timeout == 60);
   CHECK(o.keep_alive_timeout == doctest::Approx(0.5));
   CHECK(o.gzip_level == 6);
+}
+
+TEST_CASE("flags: repeated listen addresses, socket activation, web config") {
+  ServerOptions o;
+  REQUIRE(ParseArgs({"--dir", "/d", "--web.listen-address", "127.0.0.1:1",
+                     "--web.listen-address", "[::1]:2", "--web.systemd-socket",
+                     "--web.workers", "2"},
+                    &o)
+              .ok());
+  REQUIRE(o.listen.size() == 2);
+  CHECK(o.listen[0].host == "127.0.0.1");
+  CHECK(o.listen[1].host == "::1");
+  CHECK(o.listen[1].port == 2);
+  CHECK(o.systemd_socket);
+  CHECK(o.workers == 2);
+  Status s = ParseArgs({"--dir", "/d", "--web.config.file", "/nonexistent/web.yml"}, &o);
+  CHECK(s.message().find("--web.config.file: /nonexistent/web.yml: cannot read it") == 0);
 }
 
 TEST_CASE("flags: bad values name the flag") {

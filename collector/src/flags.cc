@@ -32,8 +32,12 @@ Endpoints:
   /metrics     merged metrics (text 0.0.4, or OpenMetrics 1.0.0 when asked by
                Accept; gzip when Accept-Encoding allows it)
   /            a landing page
-  /-/healthy   200 while the process runs
+  /-/healthy   200 while the process runs (never waits for scrapes, and
+               needs no credentials)
   /-/ready     200 when the directory can be listed, else 503
+
+By default it listens on every interface, as exporters do; it warns when
+that comes without TLS or authentication.
 
 Examples:
   # Serve $PROMETHEUS_MULTIPROC_DIR on :10464
@@ -42,6 +46,12 @@ Examples:
   # An explicit directory, only on localhost, JSON logs
   promdir-collector --dir /run/app-metrics \
       --web.listen-address 127.0.0.1:10464 --log.format json
+
+  # TLS and basic auth, in the exporter-toolkit web config format
+  promdir-collector --dir /run/app-metrics --web.config.file web.yml
+
+  # Socket activation by a systemd .socket unit
+  promdir-collector --dir /run/app-metrics --web.systemd-socket
 
   # Python's view of liveness (the id as a pid, mark_process_dead style)
   promdir-collector --dir /run/app-metrics --liveness pid
@@ -54,7 +64,8 @@ Examples:
       http://localhost:10464/metrics
 
 Exit status: 0 after SIGTERM or SIGINT; 1 when it cannot serve (port in
-use, bad address); 2 on bad flags.)";
+use, bad address, unusable certificate); 2 on bad flags or a bad web
+config file.)";
 }
 
 void AddFlags(CLI::App* app, Flags* f, bool compaction) {
@@ -64,10 +75,20 @@ void AddFlags(CLI::App* app, Flags* f, bool compaction) {
                   "Metrics directory (default: $PROMETHEUS_MULTIPROC_DIR, "
                   "else $prometheus_multiproc_dir)")
       ->option_text("DIR");
-  app->add_option("--web.listen-address", f->listen_address,
-                  "Address to listen on: host:port, :port or [::1]:port; "
-                  "port 0 picks a free one")
-      ->capture_default_str();
+  app->add_option("--web.listen-address", f->listen_addresses,
+                  "Address to listen on: host:port, :port (every interface) "
+                  "or [::1]:port; port 0 picks a free one. Repeat it to "
+                  "listen on several")
+      ->capture_default_str()
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app->add_flag("--web.systemd-socket", f->systemd_socket,
+                "Use the sockets systemd passes (socket activation, "
+                "LISTEN_FDS) instead of --web.listen-address");
+  app->add_option("--web.config.file", f->web_config_file,
+                  "TLS and basic auth configuration, in the Prometheus "
+                  "exporter-toolkit web config format (YAML)")
+      ->option_text("FILE");
   app->add_option("--web.telemetry-path", f->telemetry_path,
                   "Path that serves the metrics")
       ->capture_default_str();
@@ -99,11 +120,18 @@ void AddFlags(CLI::App* app, Flags* f, bool compaction) {
       ->capture_default_str()
       ->check(CLI::IsMember({"logfmt", "json"}));
   app->add_option("--web.max-connections", f->max_connections,
-                  "Worker threads; each open connection holds one, more wait")
+                  "Open client connections at most; past it a new one gets "
+                  "503 and is closed")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1024));
+      ->check(CLI::Range(1, 900));
+  app->add_option("--web.workers", f->workers,
+                  "Threads serving complete requests; idle and slow "
+                  "connections hold none")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   app->add_option("--web.read-timeout", f->read_timeout,
-                  "Time allowed for each read of a request once it starts")
+                  "Time allowed for the TLS handshake and the whole request "
+                  "head, however slowly its bytes arrive")
       ->capture_default_str();
   app->add_option("--web.write-timeout", f->write_timeout,
                   "Time allowed to send a response")
@@ -123,8 +151,19 @@ Status ToOptions(const Flags& f,
                  ServerOptions* o) {
   Status s = ResolveDirectory(f.dir, getenv, &o->directory);
   if (!s.ok()) return s;
-  s = ParseListenAddress(f.listen_address, &o->listen);
-  if (!s.ok()) return s;
+  o->listen.clear();
+  for (const std::string& text : f.listen_addresses) {
+    ListenAddress address;
+    if (!(s = ParseListenAddress(text, &address)).ok()) return s;
+    o->listen.push_back(address);
+  }
+  if (o->listen.empty()) o->listen.push_back(ListenAddress{});
+  o->systemd_socket = f.systemd_socket;
+  o->web_config_file = f.web_config_file;
+  if (!f.web_config_file.empty()) {
+    s = LoadWebConfig(f.web_config_file, &o->web_config);
+    if (!s.ok()) return Status::InvalidArgument("--web.config.file: " + s.message());
+  }
   if (f.telemetry_path.empty() || f.telemetry_path.front() != '/' ||
       f.telemetry_path == "/" || f.telemetry_path.rfind("/-/", 0) == 0) {
     return FlagError("--web.telemetry-path", f.telemetry_path,
@@ -153,6 +192,7 @@ Status ToOptions(const Flags& f,
                      "must be at least 1");
   }
   o->max_connections = f.max_connections;
+  o->workers = f.workers;
   if (!(s = Timeout("--web.read-timeout", f.read_timeout, &o->read_timeout)).ok()) return s;
   if (!(s = Timeout("--web.write-timeout", f.write_timeout, &o->write_timeout)).ok()) return s;
   if (!(s = Timeout("--web.keep-alive-timeout", f.keep_alive_timeout,

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "collector/src/options.h"
 #include "promdir/status.h"
@@ -22,7 +23,9 @@ namespace promdir::http {
 // The flags as typed; ToOptions validates them.
 struct Flags {
   std::string dir;
-  std::string listen_address = ":" + std::to_string(kDefaultPort);
+  std::vector<std::string> listen_addresses = {":" + std::to_string(kDefaultPort)};
+  bool systemd_socket = false;
+  std::string web_config_file;
   std::string telemetry_path = "/metrics";
   std::string liveness = "auto";
   bool no_prune = false;
@@ -30,8 +33,9 @@ struct Flags {
   std::string compact_interval = "0";
   std::string log_level = "info";
   std::string log_format = "logfmt";
-  size_t max_connections = 8;
-  std::string read_timeout = "10s";
+  size_t max_connections = 512;
+  size_t workers = 4;
+  std::string read_timeout = "5s";
   std::string write_timeout = "30s";
   std::string keep_alive_timeout = "5s";
   int gzip_level = 1;

@@ -11,8 +11,10 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "collector/src/logger.h"
+#include "collector/src/web_config.h"
 #include "promdir/merge.h"
 #include "promdir/status.h"
 
@@ -47,7 +49,12 @@ Status ResolveDirectory(
 
 struct ServerOptions {
   std::string directory;
-  ListenAddress listen;
+  // Every address to listen on (--web.listen-address, repeatable); unused
+  // with systemd_socket.
+  std::vector<ListenAddress> listen = {ListenAddress{}};
+  bool systemd_socket = false;      // --web.systemd-socket
+  std::string web_config_file;      // --web.config.file, "" for none
+  WebConfig web_config;             // parsed from it
   std::string telemetry_path = "/metrics";
   LivenessMode liveness = LivenessMode::kAuto;
   bool prune = true;                // false with --no-prune
@@ -55,14 +62,17 @@ struct ServerOptions {
   double compact_interval = 0;      // seconds; 0 = no background compaction
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kLogfmt;
-  // Worker threads. Each open connection occupies one while it is kept
-  // alive, so this bounds concurrent connections; more wait in the queue.
-  size_t max_connections = 8;
-  double read_timeout = 10;         // seconds to receive a request
+  // Open client connections at most; a connection past it gets 503.
+  size_t max_connections = 512;
+  // Threads that serve complete requests (idle connections hold none).
+  size_t workers = 4;
+  double read_timeout = 5;          // seconds for the handshake and request head
   double write_timeout = 30;        // seconds to send a response
   double keep_alive_timeout = 5;    // idle seconds before closing
-  size_t keep_alive_max_requests = 100;
-  size_t max_header_bytes = 16 * 1024;  // all request headers together
+  size_t keep_alive_max_requests = 1000;
+  size_t max_request_line = 8192;       // bytes of the request line
+  size_t max_header_line = 8192;        // bytes of one header line
+  size_t max_header_bytes = 16 * 1024;  // the whole request head
   size_t max_headers = 64;              // request header lines
   size_t max_body_bytes = 4096;         // any request body
   int gzip_level = 1;                   // zlib level for gzip responses

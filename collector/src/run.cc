@@ -52,10 +52,20 @@ int RunCollector(const ServerOptions& options) {
     logger.Error("cannot start", {{"error", s.message()}});
     return 1;
   }
-  ListenAddress bound = options.listen;
-  bound.port = server.port();
-  logger.Info("listening", {{"address", FormatListenAddress(bound)},
-                            {"telemetry_path", options.telemetry_path}});
+  const bool tls = options.web_config.tls.enabled;
+  for (const std::string& address : server.listening()) {
+    logger.Info("listening", {{"address", address},
+                              {"telemetry_path", options.telemetry_path},
+                              {"tls", tls ? "true" : "false"},
+                              {"basic_auth", options.web_config.users.empty() ? "false" : "true"}});
+  }
+  bool everywhere = false;
+  for (const ListenAddress& a : options.listen) everywhere = everywhere || a.host.empty();
+  if (everywhere && !options.systemd_socket && !tls && options.web_config.users.empty()) {
+    logger.Warn("listening on every interface without TLS or authentication; "
+                "pass --web.listen-address 127.0.0.1:PORT or --web.config.file "
+                "to restrict who can read the metrics");
+  }
 
   std::atomic<bool> signalled{false};
   std::atomic<bool> exiting{false};

@@ -1,8 +1,6 @@
 #include "collector/src/server.h"
 
-#include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -10,6 +8,7 @@
 #include <cstring>
 #include <thread>
 
+#include "collector/src/httplib_bridge.h"
 #include "collector/src/negotiation.h"
 #include "collector/src/response.h"
 #include "collector/src/scrape_log.h"
@@ -35,18 +34,6 @@ void HtmlEscape(std::string_view in, std::string* out) {
   }
 }
 
-void SplitSeconds(double seconds, time_t* sec, time_t* usec) {
-  *sec = static_cast<time_t>(seconds);
-  *usec = static_cast<time_t>(std::llround((seconds - *sec) * 1e6));
-}
-
-// SO_REUSEADDR only: a restarted collector can rebind at once, but a second
-// one cannot bind a port that is being listened on.
-void ReuseAddrOnly(socket_t sock) {
-  int yes = 1;
-  ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-}
-
 bool AllowedMethod(const std::string& method) {
   return method == "GET" || method == "HEAD";
 }
@@ -56,7 +43,7 @@ bool AllowedMethod(const std::string& method) {
 CollectorServer::CollectorServer(const ServerOptions& options, Logger* logger)
     : options_(options),
       logger_(logger),
-      http_(std::make_unique<httplib::Server>()),
+      http_(std::make_unique<HttplibBridge>()),
       self_metrics_(kPromdirVersion, options.compact_interval > 0) {
   CollectorOptions copts;
   copts.directory = options_.directory;
@@ -70,22 +57,17 @@ CollectorServer::CollectorServer(const ServerOptions& options, Logger* logger)
 CollectorServer::~CollectorServer() = default;
 
 void CollectorServer::Install() {
+  // The library only routes and writes responses (see HttplibBridge); the
+  // front server owns sockets, limits and timeouts.
   httplib::Server& svr = *http_;
-  const size_t threads = options_.max_connections;
-  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  svr.set_socket_options(ReuseAddrOnly);
-  // A response's last segment must not wait for the client's delayed ACK
-  // (Nagle): a kept-alive scrape of a small gzipped body would stall 40 ms.
-  svr.set_tcp_nodelay(true);
-  time_t sec, usec;
-  SplitSeconds(options_.read_timeout, &sec, &usec);
-  svr.set_read_timeout(sec, usec);
-  SplitSeconds(options_.write_timeout, &sec, &usec);
-  svr.set_write_timeout(sec, usec);
   svr.set_keep_alive_timeout(
       std::max<time_t>(1, static_cast<time_t>(std::ceil(options_.keep_alive_timeout))));
   svr.set_keep_alive_max_count(options_.keep_alive_max_requests);
   svr.set_payload_max_length(options_.max_body_bytes);
+  const auto headers = options_.web_config.headers;
+  svr.set_post_routing_handler([headers](const Request&, Response& res) {
+    for (const auto& [name, value] : headers) res.set_header(name, value);
+  });
 
   const int level = options_.gzip_level;
   auto refuse_method = [level](const Request& req, Response& res) {
@@ -157,24 +139,22 @@ void CollectorServer::Install() {
   }
 }
 
-void CollectorServer::HandleMetrics(const Request& req, Response* res) {
-  ExpositionFormat format = NegotiateFormat(req.get_header_value("Accept"));
+std::shared_ptr<const CollectorServer::Rendered> CollectorServer::RenderNow(
+    ExpositionFormat format) {
+  auto out = std::make_shared<Rendered>();
   ScrapeStats stats;
-  std::string body;
-  body.reserve(last_body_size_.load(std::memory_order_relaxed) + 4096);
+  out->body.reserve(last_body_size_.load(std::memory_order_relaxed) + 4096);
   auto start = std::chrono::steady_clock::now();
-  Status s = collector_->Render(format, &body, &stats);
+  out->status = collector_->Render(format, &out->body, &stats);
   stats.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!s.ok()) {
+  if (!out->status.ok()) {
     self_metrics_.RecordScrape(stats, false);
     if (!directory_failing_.exchange(true)) {
       logger_->Error("cannot read the metrics directory",
-                     {{"dir", options_.directory}, {"error", s.ToString()}});
+                     {{"dir", options_.directory}, {"error", out->status.ToString()}});
     }
-    SendText(req, res, 500, "cannot read the metrics directory: " + s.ToString(),
-             options_.gzip_level);
-    return;
+    return out;
   }
   if (directory_failing_.exchange(false)) {
     logger_->Info("the metrics directory is readable again",
@@ -182,9 +162,10 @@ void CollectorServer::HandleMetrics(const Request& req, Response* res) {
   }
   LogScrapeNews(logger_, stats);
   self_metrics_.RecordScrape(stats, true);
-  AppendFamilies(format, self_metrics_.Snapshot(), &body);
-  AppendEof(format, &body);
-  last_body_size_.store(body.size(), std::memory_order_relaxed);
+  AppendFamilies(format, self_metrics_.Snapshot(), &out->body);
+  AppendFamilies(format, net_metrics_.Families(), &out->body);
+  AppendEof(format, &out->body);
+  last_body_size_.store(out->body.size(), std::memory_order_relaxed);
   if (logger_->Enabled(LogLevel::kDebug)) {
     logger_->Debug("scrape", {{"duration_seconds", std::to_string(stats.duration_seconds)},
                               {"entries", std::to_string(stats.entries)},
@@ -192,9 +173,41 @@ void CollectorServer::HandleMetrics(const Request& req, Response* res) {
                               {"cache_hits", std::to_string(stats.cache_hits)},
                               {"cache_misses", std::to_string(stats.cache_misses)},
                               {"files_unchanged", std::to_string(stats.files_unchanged)},
-                              {"body_bytes", std::to_string(body.size())}});
+                              {"body_bytes", std::to_string(out->body.size())}});
   }
-  SendBody(req, res, 200, std::move(body), ContentType(format),
+  return out;
+}
+
+std::shared_ptr<const CollectorServer::Rendered> CollectorServer::RenderShared(
+    ExpositionFormat format) {
+  Flight& flight = flights_[format == ExpositionFormat::kText004 ? 0 : 1];
+  std::unique_lock<std::mutex> lock(flight_mu_);
+  if (flight.running) {
+    const uint64_t joined = flight.generation;
+    flight_cv_.wait(lock, [&] { return flight.generation != joined; });
+    return flight.result;
+  }
+  flight.running = true;
+  lock.unlock();
+  std::shared_ptr<const Rendered> result = RenderNow(format);
+  lock.lock();
+  flight.result = result;
+  flight.running = false;
+  ++flight.generation;
+  flight_cv_.notify_all();
+  return result;
+}
+
+void CollectorServer::HandleMetrics(const Request& req, Response* res) {
+  ExpositionFormat format = NegotiateFormat(req.get_header_value("Accept"));
+  std::shared_ptr<const Rendered> rendered = RenderShared(format);
+  if (!rendered->status.ok()) {
+    SendText(req, res, 500,
+             "cannot read the metrics directory: " + rendered->status.ToString(),
+             options_.gzip_level);
+    return;
+  }
+  SendBody(req, res, 200, rendered->body, ContentType(format),
            options_.gzip_level, "Accept");
 }
 
@@ -228,64 +241,75 @@ void CollectorServer::HandleReady(const Request& req, Response* res) {
 }
 
 Status CollectorServer::Bind() {
-  const std::string shown = FormatListenAddress(options_.listen);
-  // No host: every interface, IPv6 and IPv4 on a dual-stack socket, else
-  // IPv4 alone where IPv6 is unavailable.
-  std::vector<std::string> hosts;
-  if (options_.listen.host.empty()) {
-    hosts = {"::", "0.0.0.0"};
+  std::vector<Listener> listeners;
+  auto close_all = [&] {
+    for (const Listener& l : listeners) ::close(l.fd);
+  };
+  Status s;
+  if (options_.systemd_socket) {
+    s = SystemdListeners(std::getenv, &listeners);
   } else {
-    hosts = {options_.listen.host};
-  }
-  int err = 0;
-  for (const std::string& host : hosts) {
-    errno = 0;
-    if (options_.listen.port == 0) {
-      int port = http_->bind_to_any_port(host);
-      if (port > 0) {
-        port_ = port;
-        return Status::OK();
-      }
-    } else if (http_->bind_to_port(host, options_.listen.port)) {
-      port_ = options_.listen.port;
-      return Status::OK();
+    for (const ListenAddress& address : options_.listen) {
+      Listener l;
+      if (!(s = BindListener(address, &l)).ok()) break;
+      listeners.push_back(l);
     }
-    if (err == 0 || errno == EADDRINUSE) err = errno;
   }
-  std::string why = err == EADDRINUSE
-                        ? "address already in use (is another collector or "
-                          "service listening on this port?)"
-                    : err != 0 ? std::strerror(err)
-                               : "cannot bind";
-  return Status::IOError("--web.listen-address " + shown + ": cannot listen: " + why);
+  if (s.ok() && options_.web_config.tls.enabled) {
+    s = TlsContext::Create(options_.web_config.tls, logger_, &tls_);
+    if (!s.ok()) s = Status::InvalidArgument("--web.config.file " + options_.web_config_file + ": " + s.message());
+  }
+  if (!s.ok()) {
+    close_all();
+    return s;
+  }
+  port_ = listeners.front().port;
+  for (const Listener& l : listeners) listening_.push_back(l.name);
+  if (!options_.web_config.users.empty()) {
+    auth_ = std::make_unique<BasicAuth>(options_.web_config.users);
+  }
+  FrontOptions fo;
+  fo.limits.max_request_line = options_.max_request_line;
+  fo.limits.max_header_line = options_.max_header_line;
+  fo.limits.max_headers = options_.max_headers;
+  fo.limits.max_head_bytes = options_.max_header_bytes;
+  fo.read_timeout = options_.read_timeout;
+  fo.write_timeout = options_.write_timeout;
+  fo.keep_alive_timeout = options_.keep_alive_timeout;
+  fo.keep_alive_max_requests = options_.keep_alive_max_requests;
+  fo.max_connections = options_.max_connections;
+  fo.workers = options_.workers;
+  fo.headers = options_.web_config.headers;
+  HttplibBridge* bridge = http_.get();
+  auto handler = [bridge](Conn* conn, std::string_view head, const RequestHead&,
+                          bool close, bool* closed) {
+    return bridge->Serve(conn, head, close, closed);
+  };
+  std::lock_guard<std::mutex> lock(mu_);
+  front_ = std::make_unique<FrontServer>(fo, std::move(listeners), tls_.get(),
+                                         auth_.get(), &net_metrics_, logger_,
+                                         handler);
+  if (stop_requested_) front_->Stop();
+  return Status::OK();
 }
 
 Status CollectorServer::Serve() {
+  FrontServer* front;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stop_requested_) return Status::OK();
+    if (stop_requested_ || !front_) return Status::OK();
     serving_ = true;
+    front = front_.get();
   }
-  bool ok = http_->listen_after_bind();
+  front->Run();
   serve_done_ = true;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stop_requested_ || ok) return Status::OK();
-  }
-  return Status::IOError("the HTTP listener stopped unexpectedly");
+  return Status::OK();
 }
 
 void CollectorServer::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_requested_ = true;
-    if (!serving_) return;
-  }
-  // The library ignores stop() until its accept loop runs.
-  while (!http_->is_running() && !serve_done_) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  http_->stop();
+  std::lock_guard<std::mutex> lock(mu_);
+  stop_requested_ = true;
+  if (front_) front_->Stop();
 }
 
 }  // namespace promdir::http

@@ -3,17 +3,16 @@
 // collector's self-metrics appended, plus a landing page, /-/healthy and
 // /-/ready, following Prometheus exporter conventions.
 //
-// Hardening: only GET and HEAD are served; any other method gets 405 from a
-// pre-routing handler, before the library reads a body. Requests with too
-// many or too large headers get 431. Bodies, timeouts and the worker pool are
-// bounded by ServerOptions. The socket is bound with SO_REUSEADDR only (the
-// library's default SO_REUSEPORT would let a second collector share the
-// port), so a second collector on a taken port fails to bind.
+// The network side (listeners, TLS, request-head limits and deadlines,
+// connection cap, basic auth, fair queueing) is FrontServer's; it hands
+// complete, checked requests to cpp-httplib's routing and handlers here.
+// Only GET and HEAD without a body are served. Concurrent scrapes for the
+// same format share one merge (single flight): a scrape that arrives while
+// one runs waits for it and sends the same body.
 //
 // Threads: Bind and Serve run on one thread; Stop may be called from any
 // other thread at any time, even before Serve starts. Requests run on the
-// worker pool; scrapes may run concurrently (the merge engine and the
-// self-metrics are thread-safe).
+// front server's workers.
 //
 // Processes: the collector reads the directory without locking out writers;
 // with prune on it deletes dead writers' live* gauge files.
@@ -22,23 +21,31 @@
 #define PROMDIR_COLLECTOR_SRC_SERVER_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
+#include "collector/src/basic_auth.h"
+#include "collector/src/front_server.h"
+#include "collector/src/listeners.h"
 #include "collector/src/logger.h"
+#include "collector/src/net_metrics.h"
+#include "collector/src/tls_context.h"
 #include "collector/src/options.h"
 #include "collector/src/self_metrics.h"
 #include "promdir/merge.h"
 #include "promdir/status.h"
 
 namespace httplib {
-class Server;
 struct Request;
 struct Response;
 }  // namespace httplib
 
 namespace promdir::http {
+
+class HttplibBridge;
 
 class CollectorServer {
  public:
@@ -48,11 +55,15 @@ class CollectorServer {
   CollectorServer(const CollectorServer&) = delete;
   CollectorServer& operator=(const CollectorServer&) = delete;
 
-  // Binds the listen address. Returns IOError naming the address and why
-  // (e.g. in use by another process) on failure.
+  // Binds every listen address (or takes systemd's sockets) and loads the
+  // TLS files. Returns an error naming the address or file and why (e.g. in
+  // use by another process) on failure.
   Status Bind();
-  // The bound port (the chosen one for port 0). REQUIRES: Bind() succeeded.
+  // The first listener's port (the chosen one for port 0).
+  // REQUIRES: Bind() succeeded.
   int port() const { return port_; }
+  // What Bind() listens on, for the log.
+  const std::vector<std::string>& listening() const { return listening_; }
 
   // Serves until Stop(). REQUIRES: Bind() succeeded. Returns IOError if the
   // listener fails for another reason than Stop().
@@ -68,9 +79,23 @@ class CollectorServer {
   void HandleLanding(const httplib::Request& req, httplib::Response* res);
   void HandleReady(const httplib::Request& req, httplib::Response* res);
 
+  // One merge and render of the directory, shared by the scrapes that ask
+  // for the same format while it runs.
+  struct Rendered {
+    Status status;
+    std::string body;
+  };
+  std::shared_ptr<const Rendered> RenderShared(ExpositionFormat format);
+  std::shared_ptr<const Rendered> RenderNow(ExpositionFormat format);
+
   const ServerOptions options_;
   Logger* const logger_;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<HttplibBridge> http_;
+  std::unique_ptr<TlsContext> tls_;
+  std::unique_ptr<BasicAuth> auth_;
+  std::unique_ptr<FrontServer> front_;
+  NetMetrics net_metrics_;
+  std::vector<std::string> listening_;
   std::unique_ptr<DirectoryCollector> collector_;
   SelfMetrics self_metrics_;
   int port_ = -1;
@@ -81,6 +106,15 @@ class CollectorServer {
   std::atomic<bool> serve_done_{false};
   std::atomic<bool> directory_failing_{false};
   std::atomic<size_t> last_body_size_{0};
+
+  struct Flight {
+    bool running = false;
+    uint64_t generation = 0;
+    std::shared_ptr<const Rendered> result;
+  };
+  std::mutex flight_mu_;
+  std::condition_variable flight_cv_;
+  Flight flights_[2];  // by ExpositionFormat
 };
 
 // Runs promdir-collector: binds, serves, and shuts down cleanly on SIGTERM
