@@ -25,6 +25,7 @@ namespace promdir {
 namespace {
 
 using test::FileValues;
+using test::IsLocked;
 using test::Key;
 using test::TempDir;
 
@@ -33,15 +34,6 @@ Options Opts(const TempDir& dir, std::string worker_id = "") {
 }
 
 bool Exists(const std::string& path) { return std::filesystem::exists(path); }
-
-bool IsLocked(const std::string& path) {
-  int fd;
-  if (!Env::Default()->Open(path, O_RDONLY, 0, &fd).ok()) return false;
-  bool locked = false;
-  Env::Default()->IsLocked(fd, &locked);
-  Env::Default()->Close(fd);
-  return locked;
-}
 
 TEST_CASE(
     "fork: children write their own files; totals are exact; the parent is "
