@@ -102,13 +102,14 @@ TEST_CASE("fork: a child that never writes does not keep its parent alive") {
   pid_t parent = test::StartChild([&] {
     EveryKind w(dir);
     w.c.Inc();
-    pid_t helper = ::fork();
-    if (helper == 0) {
+    if (::fork() == 0) {
+      // Running: fork() has returned here, after the fork handler.
+      pid_t me = ::getpid();
+      ::write(ready[1], &me, sizeof(me));
       char b;
       ::read(done[0], &b, 1);  // outlives the worker, writes nothing
       ::_exit(0);
     }
-    ::write(ready[1], &helper, sizeof(helper));
     return 0;
   });
   pid_t helper = 0;
