@@ -8,7 +8,9 @@
 # The package installs under /usr: bin/promdir, bin/promdir-collector,
 # bin/promdir-loadgen; lib/libpromdir_*.a, include/promdir/*.h and
 # lib/cmake/promdir (find_package(promdir)); lib/systemd/system/promdir-*;
-# share/doc/promdir (README, FORMAT, examples).
+# lib/sysusers.d/promdir.conf (the user promdir) and lib/tmpfiles.d/
+# promdir.conf (/run/promdir), which its postinst applies; share/doc/promdir
+# (README, FORMAT, examples).
 if(NOT PROMDIR_INSTALL)
   return()
 endif()
@@ -33,6 +35,12 @@ install(FILES
           ${PROJECT_SOURCE_DIR}/scripts/systemd/promdir-compact.service
           ${PROJECT_SOURCE_DIR}/scripts/systemd/promdir-compact.timer
         DESTINATION lib/systemd/system)
+# What the units need: their user (sysusers.d) and directory (tmpfiles.d),
+# made by the postinst at installation and by systemd at boot.
+install(FILES ${PROJECT_SOURCE_DIR}/scripts/systemd/promdir.sysusers
+        DESTINATION lib/sysusers.d RENAME promdir.conf)
+install(FILES ${PROJECT_SOURCE_DIR}/scripts/systemd/promdir.tmpfiles
+        DESTINATION lib/tmpfiles.d RENAME promdir.conf)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/
@@ -71,6 +79,8 @@ if(_dpkg_shlibdeps)
 else()
   set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6, libstdc++6, libcpp-httplib0.11, zlib1g")
 endif()
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/scripts/debian/postinst)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "prometheus-cpp-dev, libboost-dev")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus, python3-prometheus-client")
 include(CPack)

@@ -75,6 +75,16 @@ inline std::string Key(const std::string& metric, const std::string& sample,
   return EncodeKey(metric, sample, std::move(labels), help).value();
 }
 
+// True iff some process holds a lock on the file at `path`.
+inline bool IsLocked(const std::string& path) {
+  int fd;
+  if (!Env::Default()->Open(path, O_RDONLY, 0, &fd).ok()) return false;
+  bool locked = false;
+  Env::Default()->IsLocked(fd, &locked);
+  Env::Default()->Close(fd);
+  return locked;
+}
+
 // Sends this process's stderr (fd 2) to `path` until destroyed.
 class StderrToFile {
  public:

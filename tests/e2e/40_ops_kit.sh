@@ -3,8 +3,10 @@
 #   gunicorn.conf.py       its hooks, called as gunicorn calls them
 #   uwsgi.ini              parsed; its worker-id recipe run with a stand-in
 #                          uwsgi module (uWSGI itself is not installed)
-#   systemd/*              systemd-analyze verify; the collector accepts the
-#                          flags the units pass
+#   systemd/*              systemd-analyze verify and security (2.5 or
+#                          lower); the collector accepts the flags the units
+#                          pass; the units' identity (user, group, setgid
+#                          directory, CAP_LEASE only) tried with setpriv
 #   kubernetes/sidecar.yaml parsed; shared emptyDir; the collector accepts
 #                          the sidecar's arguments and serves its probes
 #   prometheus.yml         promtool check config
@@ -103,6 +105,21 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 else
   log "WARNING: systemd-analyze is not installed; units only checked for their keys"
 fi
+# Least privilege: systemd's own audit rates each service 2.5 or lower (its
+# --threshold is in tenths).
+if command -v systemd-analyze >/dev/null 2>&1; then
+  for u in "$WORK"/systemd/*.service; do
+    systemd-analyze security --offline=yes --threshold=25 "$u" >"$WORK/security.log" 2>&1 ||
+      { tail -n 40 "$WORK/security.log" >&2; fail "$(basename "$u") is rated above 2.5 by systemd-analyze security"; }
+    log "$(grep -o 'Overall exposure level.*' "$WORK/security.log")"
+  done
+fi
+for u in "$SCRIPTS"/systemd/*.service; do
+  grep -q '^User=promdir$' "$u" || fail "$(basename "$u") does not run as the user promdir"
+done
+grep -q '^u promdir ' "$SCRIPTS/systemd/promdir.sysusers" || fail "sysusers.d file makes no user promdir"
+grep -q '^d /run/promdir 2770 promdir promdir' "$SCRIPTS/systemd/promdir.tmpfiles" ||
+  fail "tmpfiles.d file does not make /run/promdir"
 grep -q '^ExecStart=/usr/bin/promdir-collector ' "$SCRIPTS/systemd/promdir-collector.service" ||
   fail "collector unit: unexpected ExecStart"
 grep -q '^ExecStart=/usr/bin/promdir compact ' "$SCRIPTS/systemd/promdir-compact.service" ||
@@ -115,6 +132,78 @@ mkdir -p "$WORK/unitdir"
 start_collector "$WORK/unitdir" "$WORK/unit-collector.log" $unit_args
 stop_bg "$COLLECTOR_PID"
 "$PROMDIR" compact --dir "$WORK/unitdir" >/dev/null || fail "promdir compact (the timer's command) failed"
+
+# --- the units' identity, for real ---------------------------------------------
+# No systemd runs here, so the sandbox itself is systemd's to enforce; what
+# the units rely on is tried with setpriv: Python workers as an application
+# user write a setgid directory of a shared group; the collector runs as
+# another user in that group with CAP_LEASE only (the unit's User=,
+# SupplementaryGroups=, AmbientCapabilities=, CapabilityBoundingSet=,
+# NoNewPrivileges= and UMask=), serves the sum, compacts the dead worker's
+# files and prunes its live gauge; and CAP_LEASE is what lets it take a lease
+# on a file of another user.
+if (($(id -u) == 0)) && command -v setpriv >/dev/null 2>&1; then
+  log "the units' identity: a collector as another user, in the directory's group, CAP_LEASE only"
+  app_uid=4242 col_uid=4243 gid=4244
+  SHARED="$WORK/shared"
+  install -d -m 2770 -o "$app_uid" -g "$gid" "$SHARED"
+  as_app=(setpriv --reuid="$app_uid" --regid="$app_uid" --groups="$gid" --inh-caps=-all
+          --bounding-set=-all --no-new-privs)
+  caps=(--inh-caps=-all,+lease --ambient-caps=-all,+lease --bounding-set=-all,+lease)
+  as_collector=(setpriv --reuid="$col_uid" --regid="$col_uid" --groups="$gid" --no-new-privs)
+  worker='
+import os, sys, time
+from prometheus_client import Counter, Gauge
+Counter("app_requests", "r").inc(int(sys.argv[1]))
+Gauge("app_inflight", "i", multiprocess_mode="livesum").set(1)
+if sys.argv[2] == "stay":
+    print("ready", os.getpid(), flush=True)
+    time.sleep(120)
+'
+  PROMETHEUS_MULTIPROC_DIR="$SHARED" "${as_app[@]}" "$PY" -c "$worker" 5 exit ||
+    fail "a Python worker as uid $app_uid could not write $SHARED"
+  start_bg "$WORK/stay.log" env PROMETHEUS_MULTIPROC_DIR="$SHARED" "${as_app[@]}" "$PY" -c "$worker" 7 stay
+  STAY_PID=$BG_PID
+  for _ in $(seq 100); do grep -q ready "$WORK/stay.log" && break; sleep 0.1; done
+  grep -q ready "$WORK/stay.log" || fail "the staying worker did not start: $(cat "$WORK/stay.log")"
+  stay_worker=$(awk '/ready/ {print $2}' "$WORK/stay.log")
+  # CAP_LEASE decides whether the collector's user may lease a worker's file.
+  lease='
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+'
+  some_file=$(ls "$SHARED"/counter_*.db | head -n 1)
+  "${as_collector[@]}" "${caps[@]}" "$PY" -c "$lease" "$some_file" 2>"$WORK/lease.log" ||
+    { cat "$WORK/lease.log" >&2; fail "with CAP_LEASE the collector's user cannot lease $some_file"; }
+  if "${as_collector[@]}" --inh-caps=-all --bounding-set=-all "$PY" -c "$lease" "$some_file" 2>/dev/null; then
+    fail "without CAP_LEASE a lease on another user's file succeeded: the capability is not what the unit needs"
+  fi
+  port=$(free_port)
+  start_bg "$WORK/sandboxed.log" bash -c 'umask 0007; exec "$@"' _ "${as_collector[@]}" "${caps[@]}" \
+    "$COLLECTOR" --dir "$SHARED" --web.listen-address "127.0.0.1:$port" --compact-interval 1s
+  SANDBOXED_PID=$BG_PID
+  wait_http "http://127.0.0.1:$port/-/ready" "$SANDBOXED_PID" "$WORK/sandboxed.log" 30
+  deadline=$((SECONDS + 20))
+  until [[ -e $SHARED/counter_archive8.db ]] && ! ls "$SHARED"/gauge_livesum_* 2>/dev/null | grep -vq "_$stay_worker.db"; do
+    ((SECONDS < deadline)) || { ls -l "$SHARED" >&2; tail -n 20 "$WORK/sandboxed.log" >&2; fail "the collector as uid $col_uid did not compact and prune the dead worker's files"; }
+    sleep 0.3
+  done
+  body=$(curl -fsS "http://127.0.0.1:$port/metrics") || fail "scrape of the sandboxed collector failed"
+  grep -qE '^app_requests_total 12(\.0)?$' <<<"$body" || { echo "$body" | grep app_ >&2; fail "the sandboxed collector does not serve 5 + 7"; }
+  grep -qE '^app_inflight 1(\.0)?$' <<<"$body" || fail "the sandboxed collector does not drop the dead worker's live gauge"
+  archive_stat=$(stat -c '%u %g %a' "$SHARED/counter_archive8.db")
+  # Owned by the collector's user, in the directory's group (setgid), which
+  # may read it (Python's collector run by the application); others nothing.
+  [[ $archive_stat =~ ^$col_uid\ $gid\ [67][4-7]0$ ]] ||
+    fail "the archive is '$archive_stat' (uid gid mode): not the collector's, readable by group $gid only"
+  stop_bg "$SANDBOXED_PID"
+  stop_bg "$STAY_PID"
+  log "units' identity: scrape 12, compacted, pruned; archive $archive_stat; CAP_LEASE needed and enough"
+else
+  log "WARNING: not root (or no setpriv): the units' identity is not tried"
+fi
 
 # --- Kubernetes sidecar --------------------------------------------------------
 log "kubernetes/sidecar.yaml"

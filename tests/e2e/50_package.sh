@@ -2,7 +2,9 @@
 # The Debian package (cmake/packaging.cmake): cpack -G DEB builds it; it is
 # unpacked into a temporary root (dpkg-deb -x, so the machine is untouched);
 # its binaries run (`promdir --version`); it holds the library, headers,
-# CMake config and systemd units; and a C++ project finds it with
+# CMake config and systemd units, and the sysusers.d and tmpfiles.d files
+# and postinst that make the units' user and directory (applied to the
+# unpacked root); and a C++ project finds it with
 # find_package(promdir) and builds the README's example against it.
 source "$(dirname "$0")/lib.bash"
 
@@ -32,6 +34,31 @@ for f in usr/bin/promdir usr/bin/promdir-collector usr/bin/promdir-loadgen \
          usr/share/doc/promdir/README.md usr/share/doc/promdir/FORMAT.md; do
   [[ -e $ROOT/$f || -e $ROOT/${f/usr\/lib\/systemd/lib\/systemd} ]] || fail "the package lacks /$f"
 done
+# What the units need: the user (sysusers.d) and directory (tmpfiles.d),
+# applied by the postinst. Applied here to the unpacked root, not the machine.
+for f in usr/lib/sysusers.d/promdir.conf usr/lib/tmpfiles.d/promdir.conf; do
+  [[ -f $ROOT/$f ]] || fail "the package lacks /$f"
+done
+dpkg-deb -e "$deb" "$WORK/control"
+[[ -x $WORK/control/postinst ]] || fail "the package has no executable postinst"
+grep -q 'systemd-sysusers promdir.conf' "$WORK/control/postinst" || fail "postinst does not make the user"
+grep -q 'systemd-tmpfiles --create promdir.conf' "$WORK/control/postinst" || fail "postinst does not make the directory"
+if command -v systemd-sysusers >/dev/null 2>&1 && command -v systemd-tmpfiles >/dev/null 2>&1; then
+  mkdir -p "$ROOT/etc" "$ROOT/run"
+  systemd-sysusers --root="$ROOT" >"$WORK/sysusers.log" 2>&1 ||
+    { cat "$WORK/sysusers.log" >&2; fail "systemd-sysusers rejects the package's sysusers.d file"; }
+  grep -q '^promdir:x:[0-9]*:[0-9]*:promdir metrics collector:/nonexistent:' "$ROOT/etc/passwd" ||
+    fail "sysusers.d made no user promdir: $(cat "$ROOT/etc/passwd")"
+  grep -q '^promdir:x:' "$ROOT/etc/group" || fail "sysusers.d made no group promdir"
+  systemd-tmpfiles --root="$ROOT" --create promdir.conf >"$WORK/tmpfiles.log" 2>&1 ||
+    { cat "$WORK/tmpfiles.log" >&2; fail "systemd-tmpfiles rejects the package's tmpfiles.d file"; }
+  uid=$(sed -n 's/^promdir:x:\([0-9]*\):.*/\1/p' "$ROOT/etc/passwd")
+  [[ $(stat -c '%a %u' "$ROOT/run/promdir") == "2770 $uid" ]] ||
+    fail "/run/promdir is $(stat -c '%a %U:%G' "$ROOT/run/promdir"), not 2770 promdir"
+  log "sysusers.d and tmpfiles.d: user promdir (uid $uid), /run/promdir 2770"
+else
+  log "WARNING: systemd-sysusers/systemd-tmpfiles missing: the package's user and directory are not tried"
+fi
 ls "$ROOT"/usr/lib/libpromdir_*.a >/dev/null 2>&1 || fail "the package lacks the static libraries"
 version=$("$ROOT/usr/bin/promdir" --version) || fail "installed promdir --version failed"
 log "installed promdir --version: $version"

@@ -9,15 +9,16 @@
 //   promdir::Counter get = requests.WithLabelValues("GET");  // slow: cache it
 //   get.Inc();                                               // fast
 //
-// A handle is a pointer-sized value: copy it freely. It stays valid while
-// its Registry lives (after that its updates go to private memory).
+// A handle is a small value (two pointers): copy it freely. It stays valid
+// while its Registry lives (after that its updates go to private memory).
 //
-// Threads: Inc is noexcept and lock-free, one atomic read-modify-write on
-// the mapped double; any number of threads may update one series at once
-// and no increment is lost.
+// Threads: Inc is noexcept and lock-free: a check of the file's write gate
+// (write_gate.h) and one atomic read-modify-write on the mapped double; any
+// number of threads may update one series at once and no increment is lost.
 // Processes: only this process writes its file; a collector reads it at any
 // time and sees each value either before or after an update. After fork()
-// the child's handles write the child's own file (see registry.h).
+// the child's handles write the child's own file, which its first write
+// creates (see registry.h).
 
 #ifndef PROMDIR_COUNTER_H_
 #define PROMDIR_COUNTER_H_
@@ -25,6 +26,7 @@
 #include <atomic>
 
 #include "promdir/file_format.h"
+#include "promdir/write_gate.h"
 
 namespace promdir {
 
@@ -41,12 +43,13 @@ class Counter {
   static constexpr FileType kFileType = FileType::kCounter;
 
   // A handle bound to a process-private slot (not in any file).
-  Counter() : value_(detail::DummySlots()) {}
+  Counter() : value_(detail::DummySlots()), gate_(detail::OpenWriteGate()) {}
 
   // Inc adds `amount` (default 1). A negative amount is ignored, as
   // counters only go up (Python raises; the hot path cannot fail).
   void Inc(double amount = 1.0) noexcept {
     if (amount < 0) return;
+    detail::Pass(gate_);
     std::atomic_ref<double>(*value_).fetch_add(amount,
                                                std::memory_order_relaxed);
   }
@@ -61,6 +64,7 @@ class Counter {
 
  private:
   double* value_;
+  detail::WriteGate* gate_;
 };
 
 }  // namespace promdir

@@ -40,6 +40,7 @@
 
 #include "promdir/file_format.h"
 #include "promdir/status.h"
+#include "promdir/write_gate.h"
 
 namespace promdir {
 
@@ -57,6 +58,7 @@ class RegistryCore;
 //   histogram [_sum, bucket 0, ..., bucket n-1]
 struct Series {
   std::vector<double*> slots;
+  WriteGate* gate = nullptr;       // the file's (write_gate.h)
   const double* bounds = nullptr;  // histogram upper bounds, n of them
   size_t num_buckets = 0;
   bool stamped = false;

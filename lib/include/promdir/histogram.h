@@ -14,9 +14,10 @@
 // count; collectors accumulate. A value lands in the first bucket whose
 // upper bound is >= the value; NaN lands in none but is added to _sum.
 //
-// Threads: Observe is noexcept and lock-free: two atomic additions (the
-// bucket and _sum), no lost update under any number of threads. A reader may
-// see the bucket's increment before the _sum's.
+// Threads: Observe is noexcept and lock-free: the write gate's check
+// (write_gate.h) and two atomic additions (the bucket and _sum), no lost
+// update under any number of threads. A reader may see the bucket's
+// increment before the _sum's.
 // Processes: as for Counter (see counter.h).
 
 #ifndef PROMDIR_HISTOGRAM_H_
@@ -26,6 +27,7 @@
 #include <cstddef>
 
 #include "promdir/file_format.h"
+#include "promdir/write_gate.h"
 
 namespace promdir {
 
@@ -42,6 +44,7 @@ class Histogram {
   Histogram();
 
   void Observe(double value) noexcept {
+    detail::Pass(gate_);
     std::atomic_ref<double>(*sum_).fetch_add(value, std::memory_order_relaxed);
     for (size_t i = 0; i < num_buckets_; ++i) {
       if (value <= bounds_[i]) {
@@ -70,6 +73,7 @@ class Histogram {
   double* const* buckets_;
   const double* bounds_;
   size_t num_buckets_;
+  detail::WriteGate* gate_;
 };
 
 }  // namespace promdir

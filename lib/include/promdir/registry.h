@@ -30,16 +30,24 @@
 // the process dies, so collectors tell live files from dead ones without
 // trusting pids. promdir's files carry the bytes "pdir" at offset 4.
 //
-// fork(). In the child, every file of the parent is replaced, before fork()
-// returns, by a file of the child's own (`<prefix>_<child pid>.db`) with the
-// same entries at value 0, mapped at the same address: every handle the
-// child inherited now updates the child's file; the parent's files and
-// values are untouched. A child never writes under the parent's worker id;
-// a Registry the child creates itself uses its own Options. The child's
-// files are made inside fork() (a few system calls per file), so a child
-// that only calls exec() leaves files of zeros behind; they change no total
-// and `promdir compact`/`prune` removes them. posix_spawn(), popen() and
-// system() run no fork handlers and leave nothing.
+// fork(). fork() makes no file: in the child, the fork handler only puts
+// zero pages where the parent's files were mapped and closes the inherited
+// descriptors (so the parent's locks stay the parent's, even while a child
+// that writes nothing outlives it). The child's first write to a file (any
+// Inc/Set/Observe through an inherited handle, or a new series) creates the
+// child's own file, `<prefix>_<child pid>.db`, with the inherited entries at
+// value 0, mapped at the same addresses: every handle the child inherited
+// then updates the child's file; the parent's files and values are
+// untouched. A file of a kind the child never writes is never made, and a
+// child that calls exec() leaves nothing behind. Until its first write a
+// child's handles read 0. A child never writes under the parent's worker
+// id; a Registry the child creates itself uses its own Options.
+//
+// Address space. A file is mapped over 256 KiB at first; a file that grows
+// past its mapping is mapped again, twice as large, elsewhere, and the old
+// mapping stays for the handles that point into it. A file grows up to
+// 1 GiB; all its mappings together take less than twice its size plus
+// 256 KiB of address space (13 files of a few series: about 3.3 MiB).
 //
 // Errors. Register throws std::invalid_argument for a bad metric or label
 // name, a reserved label (`le` for histograms, `quantile` for summaries),

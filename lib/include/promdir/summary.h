@@ -2,9 +2,9 @@
 // quantiles, as in Python's multiprocess mode) in this process's mapped
 // `summary_<id>.db` file.
 //
-// Threads: Observe is noexcept and lock-free: two atomic additions, no lost
-// update under any number of threads. A reader may see the new _count
-// before the new _sum.
+// Threads: Observe is noexcept and lock-free: the write gate's check
+// (write_gate.h) and two atomic additions, no lost update under any number
+// of threads. A reader may see the new _count before the new _sum.
 // Processes: as for Counter (see counter.h).
 
 #ifndef PROMDIR_SUMMARY_H_
@@ -13,6 +13,7 @@
 #include <atomic>
 
 #include "promdir/file_format.h"
+#include "promdir/write_gate.h"
 
 namespace promdir {
 
@@ -26,9 +27,13 @@ class Summary {
   static constexpr FileType kFileType = FileType::kSummary;
 
   // A handle bound to process-private slots (not in any file).
-  Summary() : count_(detail::DummySlots()), sum_(detail::DummySlots() + 1) {}
+  Summary()
+      : count_(detail::DummySlots()),
+        sum_(detail::DummySlots() + 1),
+        gate_(detail::OpenWriteGate()) {}
 
   void Observe(double value) noexcept {
+    detail::Pass(gate_);
     std::atomic_ref<double>(*count_).fetch_add(1.0, std::memory_order_relaxed);
     std::atomic_ref<double>(*sum_).fetch_add(value, std::memory_order_relaxed);
   }
@@ -46,6 +51,7 @@ class Summary {
  private:
   double* count_;
   double* sum_;
+  detail::WriteGate* gate_;
 };
 
 }  // namespace promdir

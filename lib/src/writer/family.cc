@@ -153,6 +153,7 @@ Result<const Series*> FamilyBase::FindByValues(
         " has the 8-byte value layout");
   }
   auto series = std::make_unique<Series>();
+  series->gate = f->gate();
   for (const std::string& key : keys) {
     Result<double*> slot = f->FindOrAppend(key);
     if (!slot.ok()) {
@@ -184,6 +185,7 @@ const Series* FamilyBase::OrDummy(const Result<const Series*>& result) {
     auto d = std::make_unique<Series>();
     for (size_t i = 0; i < n; ++i)
       d->slots.push_back(&impl_->dummy_slots[2 * i]);
+    d->gate = OpenWriteGate();
     d->bounds = spec_.buckets.data();
     d->num_buckets = spec_.buckets.size();
     d->stamped = format::BaseMode(spec_.mode) == GaugeMode::kMostRecent;

@@ -52,6 +52,7 @@ Result<MetricsFile*> FileStore::Acquire(Env* env, const std::string& dir,
                                         const std::string& prefix,
                                         const std::string& id,
                                         ValueLayout layout) {
+  AdoptAfterFork(env->GetPid());
   std::string key = StoreKey(dir, prefix, id);
   auto it = files_.find(key);
   if (it != files_.end()) {
@@ -97,22 +98,59 @@ void FileStore::Release(MetricsFile* file) {
 }
 
 void FileStore::AfterForkInChild() {
-  if (files_.empty()) return;
+  for (auto& [key, entry] : files_) entry.file->ForgetInChild();
+}
+
+void FileStore::AdoptAfterFork(int pid) {
+  if (pid == pid_) return;
+  pid_ = pid;
+  // The files inherited from the parent become this process's: a
+  // registry of this process that asks for its pid's file gets the one
+  // its first write makes (MakeOwnFile names it so).
   std::map<std::string, Entry> rekeyed;
+  int n = 0;
   for (auto& [key, entry] : files_) {
-    MetricsFile* f = entry.file.get();
-    std::string old_path = f->path();
-    std::string pid = std::to_string(f->env()->GetPid());
-    Status s = f->ReplaceInChild(pid);
-    if (!s.ok()) {
-      LogLine("after fork, process " + pid + " cannot write its own copy of " +
-              old_path + " (" + s.message() +
-              "); its updates to those series " + "are not exported");
-    }
     std::string dir = key.substr(0, key.find('\0'));
-    rekeyed[StoreKey(dir, f->prefix(), f->id())] = std::move(entry);
+    MetricsFile* f = entry.file.get();
+    std::string id = f->forked() ? std::to_string(pid) : f->id();
+    std::string new_key = StoreKey(dir, f->prefix(), id);
+    // Two inherited files of one kind (two worker ids) cannot both be
+    // found under the pid; the second keeps a key no request matches.
+    if (rekeyed.count(new_key)) new_key += "\0" + std::to_string(++n);
+    rekeyed[new_key] = std::move(entry);
   }
   files_ = std::move(rekeyed);
 }
 
+void FileStore::OpenGate(detail::WriteGate* gate) {
+  for (auto& [key, entry] : files_) {
+    MetricsFile* f = entry.file.get();
+    if (f->gate() != gate) continue;
+    std::string old_path = f->path();
+    Status s = f->MakeOwnFile();
+    if (!s.ok()) {
+      LogLine("after fork, process " + std::to_string(f->env()->GetPid()) +
+              " cannot write its own copy of " + old_path + " (" + s.message() +
+              "); its updates to those series are not exported");
+    }
+    return;
+  }
+  // A gate of no file in the store is open (Detach opened it).
+  gate->closed.store(false, std::memory_order_release);
+}
+
 }  // namespace promdir::writer
+
+namespace promdir::detail {
+
+void OpenGate(WriteGate* gate) noexcept {
+  try {
+    std::lock_guard<std::mutex> lock(writer::WriterMutex());
+    writer::FileStore::Get().OpenGate(gate);
+  } catch (...) {
+    // Out of memory while making the file: the slots stay private memory.
+    gate->closed.store(false, std::memory_order_release);
+  }
+}
+
+}  // namespace promdir::detail

@@ -6,9 +6,11 @@
 // detaches the file (unlocks and closes it).
 //
 // fork(): pthread_atfork handlers take the writer mutex before the fork and,
-// in the child, replace every attached file by a child-owned copy with
-// values 0 mapped at the same address (MetricsFile::ReplaceInChild), so
-// handles inherited by the child write the child's own files.
+// in the child, only forget the parent's files (MetricsFile::ForgetInChild:
+// zero pages where they were mapped, descriptors closed, write gates
+// closed). The child's first write to a file passes its closed gate into
+// OpenGate, which makes the child's own file (MetricsFile::MakeOwnFile), so
+// a child that writes nothing, or calls exec(), leaves no file.
 //
 // Threads: every method requires WriterMutex() to be held. The mutex guards
 // all series creation of the process (the slow path), never the hot path.
@@ -51,9 +53,17 @@ class FileStore {
   // Drops a reference taken by Acquire; the last one detaches the file.
   void Release(MetricsFile* file);
 
+  // The slow path of a closed gate (write_gate.h): makes the child's own
+  // file of the gate's MetricsFile, logging one line if it cannot.
+  void OpenGate(detail::WriteGate* gate);
+
  private:
   FileStore() = default;
   void AfterForkInChild();
+  // In a process other than the one that last used the store (a child
+  // after fork), files the child has not written yet are found under the
+  // child's pid, the id their first write gives them.
+  void AdoptAfterFork(int pid);
 
   struct Entry {
     std::unique_ptr<MetricsFile> file;
@@ -61,6 +71,7 @@ class FileStore {
   };
   // Keyed by "<dir>\0<prefix>\0<requested id>".
   std::map<std::string, Entry> files_;
+  int pid_ = 0;  // the process that last called Acquire
 };
 
 }  // namespace promdir::writer

@@ -20,11 +20,17 @@ double* DummySlots() {
   return slots;
 }
 
+WriteGate* OpenWriteGate() noexcept {
+  static WriteGate gate;  // never closed
+  return &gate;
+}
+
 const Series* DummyHistogramSeries() {
   static const Series* series = [] {
     static double bounds[1] = {std::numeric_limits<double>::infinity()};
     auto* s = new Series();
     s->slots = {DummySlots(), DummySlots() + 2};
+    s->gate = OpenWriteGate();
     s->bounds = bounds;
     s->num_buckets = 1;
     return s;
@@ -34,10 +40,13 @@ const Series* DummyHistogramSeries() {
 
 }  // namespace detail
 
-Counter::Counter(const detail::Series* series) : value_(series->slots[0]) {}
+Counter::Counter(const detail::Series* series)
+    : value_(series->slots[0]), gate_(series->gate) {}
 
 Gauge::Gauge(const detail::Series* series)
-    : value_(series->slots[0]), stamped_(series->stamped) {}
+    : value_(series->slots[0]),
+      gate_(series->gate),
+      stamped_(series->stamped) {}
 
 void Gauge::Stamp() noexcept {
   std::atomic_ref<double>(value_[1]).store(Env::Default()->NowUnixSeconds(),
@@ -54,9 +63,10 @@ Histogram::Histogram(const detail::Series* series)
     : sum_(series->slots[0]),
       buckets_(series->slots.data() + 1),
       bounds_(series->bounds),
-      num_buckets_(series->num_buckets) {}
+      num_buckets_(series->num_buckets),
+      gate_(series->gate) {}
 
 Summary::Summary(const detail::Series* series)
-    : count_(series->slots[0]), sum_(series->slots[1]) {}
+    : count_(series->slots[0]), sum_(series->slots[1]), gate_(series->gate) {}
 
 }  // namespace promdir

@@ -14,13 +14,12 @@ namespace promdir::writer {
 
 namespace {
 
-constexpr char kMagic[4] = {'p', 'd', 'i', 'r'};
-
 ValueLayout OtherLayout(ValueLayout l) {
   return l == ValueLayout::k8 ? ValueLayout::k16 : ValueLayout::k8;
 }
 
-// The same code as `s`, with `context` in front of its message.
+}  // namespace
+
 Status Annotate(const Status& s, const std::string& context) {
   std::string msg = context + ": " + s.message();
   switch (s.code()) {
@@ -47,11 +46,6 @@ std::string FilePath(const std::string& dir, const std::string& prefix,
   return dir + "/" + format::MakeFileName(prefix, id);
 }
 
-// Creates `path` complete: a hidden temporary file (not *.db, so readers
-// never list it) is locked, sized to `size` and given `contents`, then
-// renamed into place without replacing anything. Readers thus never see an
-// empty or partial new file. Sets *existed if `path` appeared meanwhile
-// (the caller then opens that one); *fd holds the locked file on success.
 Status CreateComplete(Env* env, const std::string& dir, const std::string& path,
                       std::string_view contents, uint64_t size, int* fd,
                       bool* existed) {
@@ -77,7 +71,22 @@ Status CreateComplete(Env* env, const std::string& dir, const std::string& path,
   return Status::OK();
 }
 
-}  // namespace
+size_t ReserveFor(uint64_t size) {
+  size_t r = kInitialReserve;
+  while (r < size) r *= 2;
+  return r;
+}
+
+MetricsFile::MetricsFile() : gate_(NewGate()) {}
+
+Status MetricsFile::AddRegion(size_t length) {
+  void* addr = nullptr;
+  Status s = env_->Map(fd_, length, nullptr, &addr);
+  if (!s.ok()) return Annotate(s, "map " + path_);
+  regions_.push_back(Region{static_cast<char*>(addr), length});
+  base_ = static_cast<char*>(addr);
+  return Status::OK();
+}
 
 Status WalkEntries(std::string_view data, ValueLayout layout,
                    std::vector<std::string>* keys,
@@ -119,8 +128,8 @@ Status WalkEntries(std::string_view data, ValueLayout layout,
 
 Status MetricsFile::Open(Env* env, const std::string& dir,
                          const std::string& prefix, const std::string& id,
-                         ValueLayout layout,
-                         std::unique_ptr<MetricsFile>* out, int attempt) {
+                         ValueLayout layout, std::unique_ptr<MetricsFile>* out,
+                         int attempt) {
   std::unique_ptr<MetricsFile> f(new MetricsFile());
   f->env_ = env;
   f->dir_ = dir;
@@ -214,23 +223,12 @@ Status MetricsFile::Open(Env* env, const std::string& dir,
       return fail(s);
     }
   }
-  // Reserve the largest range the address space allows (a ulimit -v may
-  // refuse 1 GiB), but at least the file's present size.
-  void* addr = nullptr;
-  for (size_t reserve = kMapReserve;; reserve /= 4) {
-    s = env->Map(fd, reserve, nullptr, &addr);
-    if (s.ok()) {
-      f->reserve_ = reserve;
-      break;
-    }
-    if (reserve / 4 < std::max<uint64_t>(f->capacity_, kMinMapReserve)) break;
-  }
+  s = f->AddRegion(ReserveFor(f->capacity_));
   if (!s.ok()) {
     f->fd_ = -1;
     if (created) env->Unlink(path);
-    return fail(Annotate(s, "map " + path));
+    return fail(s);
   }
-  f->base_ = static_cast<char*>(addr);
   *out = std::move(f);
   return Status::OK();
 }
@@ -240,7 +238,7 @@ Status MetricsFile::LoadExisting(uint64_t size, ValueLayout preferred) {
     return Status::Corruption(path_ + ": file of " + std::to_string(size) +
                               " bytes is shorter than its header");
   }
-  if (size > kMapReserve) {
+  if (size > kMaxFileSize) {
     return Status::Corruption(path_ + ": file of " + std::to_string(size) +
                               " bytes is larger than a writer maps");
   }
@@ -313,24 +311,34 @@ MetricsFile::~MetricsFile() = default;
 Result<double*> MetricsFile::FindOrAppend(const std::string& key) {
   auto it = index_.find(key);
   if (it != index_.end()) return reinterpret_cast<double*>(base_ + it->second);
+  if (forked_) {
+    Status s = MakeOwnFile();
+    if (!s.ok()) return s;
+  }
   if (fd_ < 0) {
     return Status::IOError(path_ + " is no longer written by this process");
   }
   size_t entry = format::EntrySize(key.size(), layout_);
   uint64_t need = uint64_t{used_} + entry;
   if (key.size() > static_cast<size_t>(format::kMaxKeyLength) ||
-      need > reserve_) {
+      need > kMaxFileSize) {
     return Status::NoSpace(path_ + ": entry of " + std::to_string(entry) +
-                           " bytes does not fit in a writer's file");
+                           " bytes does not fit in a writer's file (at most " +
+                           std::to_string(kMaxFileSize) + " bytes)");
   }
   if (need > capacity_) {
     uint64_t cap = capacity_;
     while (cap < need) cap *= 2;
-    if (cap > reserve_) cap = reserve_;
+    if (cap > kMaxFileSize) cap = kMaxFileSize;
     Status s = env_->Allocate(fd_, cap);
     if (!s.ok()) {
       return Annotate(
           s, "grow " + path_ + " to " + std::to_string(cap) + " bytes");
+    }
+    if (cap > regions_.back().length) {
+      // Handles keep pointing into the older mappings.
+      s = AddRegion(std::max(ReserveFor(cap), 2 * regions_.back().length));
+      if (!s.ok()) return s;
     }
     capacity_ = cap;
   }
@@ -349,66 +357,6 @@ Result<double*> MetricsFile::FindOrAppend(const std::string& key) {
   index_.emplace(key, abs);
   value_offsets_.push_back(abs);
   return reinterpret_cast<double*>(base_ + abs);
-}
-
-Status MetricsFile::ReplaceInChild(const std::string& id) {
-  int old_fd = fd_;
-  if (old_fd < 0) return Status::OK();  // already detached
-  Status s;
-  int fd = -1;
-  std::string new_id, new_path;
-  std::string data(base_, used_);
-  std::memcpy(data.data() + 4, kMagic, 4);
-  for (uint32_t off : value_offsets_) {
-    std::memset(data.data() + off, 0, format::ValueSize(layout_));
-  }
-  for (int n = 0; n < 100 && fd < 0; ++n) {
-    new_id = n == 0 ? id : id + "-" + std::to_string(n);
-    new_path = FilePath(dir_, prefix_, new_id);
-    FileInfo info;
-    if (env_->LinkStat(new_path, &info).ok()) continue;  // taken
-    bool existed = false;
-    s = CreateComplete(env_, dir_, new_path, data, capacity_, &fd, &existed);
-    if (!s.ok() && !existed) break;  // a real error
-  }
-  if (fd >= 0) {
-    void* addr = nullptr;
-    s = env_->Map(fd, reserve_, base_, &addr);
-    if (!s.ok()) {
-      s = Annotate(s, "map " + new_path);
-      env_->Close(fd);
-      env_->Unlink(new_path);
-      fd = -1;
-    }
-  } else if (s.ok()) {
-    s = Status::IOError("no free file name for " + new_path);
-  }
-  if (fd < 0) {
-    Status why = s;
-    Detach();
-    return why;
-  }
-  env_->Close(old_fd);  // the parent's description keeps the parent's lock
-  fd_ = fd;
-  id_ = new_id;
-  path_ = new_path;
-  return Status::OK();
-}
-
-void MetricsFile::Detach() {
-  if (fd_ < 0) return;
-  // Handles point below capacity_: keep that much as private memory and
-  // give the rest of the range back.
-  size_t page = 4096;
-  size_t keep =
-      std::min<size_t>((capacity_ + page - 1) / page * page, reserve_);
-  void* addr = nullptr;
-  if (env_->MapAnonymous(keep, base_, &addr).ok() && keep < reserve_) {
-    env_->Unmap(base_ + keep, reserve_ - keep);
-    reserve_ = keep;
-  }
-  env_->Close(fd_);
-  fd_ = -1;
 }
 
 }  // namespace promdir::writer
