@@ -105,6 +105,13 @@ struct ScrapeStats {
   // Files served from the cache without reading (see reuse_unchanged);
   // they are also cache hits.
   uint64_t files_unchanged = 0;
+  // What the engine holds after this scrape: distinct keys and series it
+  // has parsed, and the bytes of its key table (roughly). They follow the
+  // files on disk: keys no file holds any more are released.
+  uint64_t keys_held = 0;
+  uint64_t series_held = 0;
+  uint64_t key_table_bytes = 0;
+  uint64_t key_releases = 0;  // 1 if this scrape released the key table
 };
 
 class DirectoryCollector {

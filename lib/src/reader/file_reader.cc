@@ -123,6 +123,12 @@ ReadError ReadUsed(Env* env, int fd, const std::string& path, uint64_t size,
                "used (" + std::to_string(used32) + ") is below the header size 8");
   }
   uint64_t used = static_cast<uint64_t>(used32);
+  if (used > format::kMaxFileSize) {
+    return Bad(BadReason::kBadLayout, path,
+               "used (" + std::to_string(used) +
+                   ") is beyond the largest metrics file (" +
+                   std::to_string(format::kMaxFileSize) + " bytes)");
+  }
   if (used > size) {
     return Bad(BadReason::kTruncated, path,
                "used (" + std::to_string(used) +

@@ -87,6 +87,7 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
         ++stats->bad_files_by_reason[code];
         std::string path = opt_.directory + "/" + base;
         bad_now.insert(path);
+        RememberBad(base, slot);
         FileInfo info;
         env_->LinkStat(path, &info);
         std::pair<FileId, BadReason> seen{{info.device, info.inode}, err.reason};
@@ -114,6 +115,9 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
   }
   std::erase_if(reported_,
                 [&](const auto& r) { return !bad_now.count(r.first); });
+  std::erase_if(bad_memo_, [&](const auto& m) {
+    return !bad_now.count(opt_.directory + "/" + m.first);
+  });
   std::erase_if(cache_, [&](const auto& c) {
     if (c.second.generation == generation_) return false;
     auto f = frozen_.find(c.second.name);
@@ -121,6 +125,7 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
     return true;
   });
   Merge(files, plan);
+  ReleaseUnused(stats);
   stats->duration_seconds =
       static_cast<double>(env_->NowMonotonicNanos() - start) / 1e9;
   return Status::OK();
