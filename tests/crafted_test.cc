@@ -152,6 +152,25 @@ TEST_CASE("a used past the writer's largest file is bad, not read") {
   CHECK(t < 0.5);
 }
 
+TEST_CASE("a used under the cap that claims a sparse file's hole stops early") {
+  TempDir d;
+  const std::string path = d.File("counter_1.db");
+  const int32_t used = (512 << 20) - 8;
+  test::WriteFile(path, test::FileBuilder(ValueLayout::k8)
+                            .Add(R"(["a", "a_total", {}, ""])", 1)
+                            .Build(used, 64));
+  REQUIRE(truncate(path.c_str(), off_t{512} << 20) == 0);
+  std::string out;
+  ScrapeStats stats;
+  double t = ColdScrape(d.path(), &out, &stats);
+  CHECK(stats.bad_files_by_reason["bad_length"] == 1);
+  REQUIRE(stats.new_bad_files.size() == 1);
+  CHECK(stats.new_bad_files[0].message.find("zero bytes at offset") !=
+        std::string::npos);
+  CHECK(stats.bytes_read <= (1 << 20) + 4096);  // one chunk, not 512 MiB
+  CHECK(t < 0.5);
+}
+
 TEST_CASE("an unchanged bad file is not read again; a changed one is") {
   TempDir d;
   const std::string bad = d.File("counter_1.db");
