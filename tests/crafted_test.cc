@@ -133,42 +133,37 @@ TEST_CASE("100,000 keys built to collide under std::hash parse in milliseconds")
   CHECK(t < 3.0);  // quadratic: ~5e9 probes, plus 100,000 families
 }
 
-TEST_CASE("a used past the writer's largest file is bad, not read") {
+// Scrapes a sparse file of `size` bytes whose one entry is followed by a
+// hole, with `used` as given: it must be bad for `reason`, saying `phrase`,
+// after reading at most `max_read` bytes.
+void CheckSparse(off_t size, int32_t used, const std::string& reason,
+                 const std::string& phrase, uint64_t max_read) {
   TempDir d;
   const std::string path = d.File("counter_1.db");
-  test::WriteFile(path, test::FileBuilder(ValueLayout::k8)
-                            .Add(R"(["a", "a_total", {}, ""])", 1)
-                            .Build(0x7ffffff8, 64));
-  // A sparse file of 2 GiB: `used` fits inside it.
-  REQUIRE(truncate(path.c_str(), off_t{1} << 31) == 0);
-  std::string out;
-  ScrapeStats stats;
-  double t = ColdScrape(d.path(), &out, &stats);
-  CHECK(stats.bad_files_by_reason["bad_layout"] == 1);
-  REQUIRE(stats.new_bad_files.size() == 1);
-  CHECK(stats.new_bad_files[0].message.find("beyond the largest metrics file") !=
-        std::string::npos);
-  CHECK(stats.bytes_read <= 4096);
-  CHECK(t < 0.5);
-}
-
-TEST_CASE("a used under the cap that claims a sparse file's hole stops early") {
-  TempDir d;
-  const std::string path = d.File("counter_1.db");
-  const int32_t used = (512 << 20) - 8;
   test::WriteFile(path, test::FileBuilder(ValueLayout::k8)
                             .Add(R"(["a", "a_total", {}, ""])", 1)
                             .Build(used, 64));
-  REQUIRE(truncate(path.c_str(), off_t{512} << 20) == 0);
+  REQUIRE(truncate(path.c_str(), size) == 0);
   std::string out;
   ScrapeStats stats;
   double t = ColdScrape(d.path(), &out, &stats);
-  CHECK(stats.bad_files_by_reason["bad_length"] == 1);
+  CHECK(stats.bad_files_by_reason[reason] == 1);
   REQUIRE(stats.new_bad_files.size() == 1);
-  CHECK(stats.new_bad_files[0].message.find("zero bytes at offset") !=
-        std::string::npos);
-  CHECK(stats.bytes_read <= (1 << 20) + 4096);  // one chunk, not 512 MiB
+  CHECK(stats.new_bad_files[0].message.find(phrase) != std::string::npos);
+  CHECK(stats.bytes_read <= max_read);
   CHECK(t < 0.5);
+}
+
+TEST_CASE("a used past the writer's largest file is bad, not read") {
+  // 2 GiB: `used` fits inside the file, not under the 1 GiB cap.
+  CheckSparse(off_t{1} << 31, 0x7ffffff8, "bad_layout",
+              "beyond the largest metrics file", 4096);
+}
+
+TEST_CASE("a used under the cap that claims a sparse file's hole stops early") {
+  // One 1 MiB chunk is read, not 512 MiB.
+  CheckSparse(off_t{512} << 20, (512 << 20) - 8, "bad_length",
+              "zero bytes at offset", (1 << 20) + 4096);
 }
 
 TEST_CASE("an unchanged bad file is not read again; a changed one is") {
