@@ -14,6 +14,7 @@ PACKAGES=(
   doctest-dev libbenchmark-dev zlib1g-dev
   python3 python3-prometheus-client python3-yaml gunicorn prometheus curl
   dpkg-dev systemd procps
+  clang libclang-rt-14-dev
 )
 
 missing=()
