@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <string>
@@ -152,6 +153,39 @@ void CheckSparse(off_t size, int32_t used, const std::string& reason,
   CHECK(stats.new_bad_files[0].message.find(phrase) != std::string::npos);
   CHECK(stats.bytes_read <= max_read);
   CHECK(t < 0.5);
+}
+
+// Run in a child process by the next case: prints this process's hash of
+// a fixed key (and nothing when run as part of the whole suite).
+TEST_CASE("seeded hash: child") {
+  if (std::getenv("PROMDIR_PRINT_HASH") == nullptr) return;
+  std::printf("HASH=%016llx\n", static_cast<unsigned long long>(
+                                     reader::SeededHash64("[\"a\", \"a\", {}, \"\"]")));
+}
+
+TEST_CASE("every process hashes keys under its own random key") {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  REQUIRE(n > 0);
+  self[n] = '\0';
+  auto child = [&] {
+    int code = 0;
+    std::string out = test::RunCommand(
+        std::string("PROMDIR_PRINT_HASH=1 '") + self +
+            "' -tc='seeded hash: child'",
+        "", &code);
+    REQUIRE(code == 0);
+    size_t at = out.find("HASH=");
+    REQUIRE(at != std::string::npos);
+    return out.substr(at + 5, 16);
+  };
+  std::string a = child(), b = child();
+  char mine[17];
+  std::snprintf(mine, sizeof mine, "%016llx", static_cast<unsigned long long>(
+                    reader::SeededHash64("[\"a\", \"a\", {}, \"\"]")));
+  CHECK(a != b);
+  CHECK(a != mine);
+  CHECK(b != mine);
 }
 
 TEST_CASE("a used past the writer's largest file is bad, not read") {
