@@ -81,7 +81,7 @@ TEST_CASE("a key of 90,000 labels in shuffled order parses in milliseconds") {
   CHECK(stats.entries == 1);
   CHECK(stats.bad_files_by_reason.empty());
   CHECK(out.find("wide_total{a000=\"\",a001=\"\",") != std::string::npos);
-  CHECK(t < 1.5);  // quadratic: ~4e9 string compares, many seconds
+  CHECK(t < 2.0);  // quadratic: ~4e9 string compares, 22 s
 }
 
 TEST_CASE("repeated label names keep the last value, sorted, in linear time") {
@@ -103,7 +103,7 @@ TEST_CASE("repeated label names keep the last value, sorted, in linear time") {
   REQUIRE(k.labels.size() == 7);
   CHECK(k.labels[0] == std::pair<std::string, std::string>{"n0", "59997"});
   CHECK(k.labels[6] == std::pair<std::string, std::string>{"n6", "59996"});
-  CHECK(t < 0.5);
+  CHECK(t < 1.0);
 }
 
 TEST_CASE("100,000 keys built to collide under std::hash parse in milliseconds") {
@@ -131,7 +131,7 @@ TEST_CASE("100,000 keys built to collide under std::hash parse in milliseconds")
     ++samples;
   }
   CHECK(samples == 100000);
-  CHECK(t < 3.0);  // quadratic: ~5e9 probes, plus 100,000 families
+  CHECK(t < 6.0);  // quadratic: ~5e9 probes, 100,000 families: 30 s
 }
 
 // Scrapes a sparse file of `size` bytes whose one entry is followed by a
@@ -152,7 +152,7 @@ void CheckSparse(off_t size, int32_t used, const std::string& reason,
   REQUIRE(stats.new_bad_files.size() == 1);
   CHECK(stats.new_bad_files[0].message.find(phrase) != std::string::npos);
   CHECK(stats.bytes_read <= max_read);
-  CHECK(t < 0.5);
+  CHECK(t < 1.0);
 }
 
 // Run in a child process by the next case: prints this process's hash of
