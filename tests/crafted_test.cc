@@ -200,7 +200,7 @@ TEST_CASE("a used under the cap that claims a sparse file's hole stops early") {
               "zero bytes at offset", (1 << 20) + 4096);
 }
 
-TEST_CASE("an unchanged bad file is not read again; a changed one is") {
+TEST_CASE("an unchanged bad file is not read again, a changed one is") {
   TempDir d;
   const std::string bad = d.File("counter_1.db");
   const std::string fresh = d.File("counter_2.db");
