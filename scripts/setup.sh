@@ -15,6 +15,7 @@ PACKAGES=(
   python3 python3-prometheus-client python3-yaml gunicorn prometheus curl
   dpkg-dev systemd procps
   libssl-dev libcrypt-dev openssl wrk
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -13,3 +13,8 @@ promdir_test(collectable_test
 promdir_test(merge_unchanged_test
   SOURCES merge_unchanged_test.cc exposition_parse.cc
   LIBS promdir_reader promdir_writer)
+# Crafted files (bench/crafted_files.h), the `used` cap, the bad-file memo
+# and a churn soak of the key table's memory.
+promdir_test(crafted_test
+  SOURCES crafted_test.cc
+  LIBS promdir_reader)

@@ -28,6 +28,10 @@ inline constexpr size_t kHeaderSize = 8;
 inline constexpr size_t kInitialFileSize = 64 * 1024;
 // A key longer than this is corruption (Python's keys are far shorter).
 inline constexpr int32_t kMaxKeyLength = 1 << 20;
+// The largest file a writer makes (the promdir writer maps at most this
+// much; Python's would need millions of series): a reader refuses a `used`
+// past it rather than read, say, 2 GiB of a sparse file.
+inline constexpr uint64_t kMaxFileSize = uint64_t{1} << 30;
 
 // The two value layouts (see promdir/file_format.h).
 using Layout = ValueLayout;

@@ -203,23 +203,34 @@ class KeyParser {
       if (!Eat(':')) return false;
       SkipWs();
       if (!ParseString(&kv.second)) return false;
-      // A repeated name keeps the last value, as a Python dict does.
-      auto it = std::find_if(out->begin(), out->end(),
-                             [&](const auto& p) { return p.first == kv.first; });
-      if (it != out->end()) {
-        it->second = kv.second;
-      } else {
-        out->push_back(kv);
-      }
+      out->push_back(kv);
       SkipWs();
       if (Eat('}')) break;
       if (!Eat(',')) return false;
     }
-    // Python writes them sorted (sort_keys=True); json.loads takes any order.
-    if (!std::is_sorted(out->begin(), out->end())) {
-      std::sort(out->begin(), out->end());
-    }
+    SortUnique(out);
     return true;
+  }
+
+  // Python writes labels sorted and unique (sort_keys=True), which one pass
+  // confirms; json.loads takes any order and keeps a repeated name's last
+  // value, as a dict does. O(n log n) at worst, never quadratic.
+  static void SortUnique(std::vector<LabelView>* labels) {
+    auto& v = *labels;
+    bool sorted_unique = true;
+    for (size_t i = 1; i < v.size() && sorted_unique; ++i) {
+      sorted_unique = v[i - 1].first < v[i].first;
+    }
+    if (sorted_unique) return;
+    std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
+      return a.first < b.first;
+    });
+    size_t kept = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i + 1 < v.size() && v[i + 1].first == v[i].first) continue;
+      v[kept++] = v[i];  // the last of a run of equal names
+    }
+    v.resize(kept);
   }
 
   std::string_view s_;

@@ -113,6 +113,13 @@ struct ScrapeStats {
   // whether a file is open for writing (see promdir/liveness.h): why, and
   // what to change. Such files are shown and never deleted or folded.
   std::string liveness_unavailable;
+  // What the engine holds after this scrape: distinct keys and series it
+  // has parsed, and the bytes of its key table (roughly). They follow the
+  // files on disk: keys no file holds any more are released.
+  uint64_t keys_held = 0;
+  uint64_t series_held = 0;
+  uint64_t key_table_bytes = 0;
+  uint64_t key_releases = 0;  // 1 if this scrape released the key table
 };
 
 class DirectoryCollector {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "lib/src/float_format.h"
@@ -12,6 +13,16 @@ namespace promdir::reader {
 namespace {
 
 constexpr size_t kFirstRead = 4096;
+constexpr size_t kChunk = 1 << 20;
+// Entries hold no run of zero bytes this long (every entry has a non-zero
+// key length and key text; a value is at most 16 zero bytes): the last
+// kZeroProbe bytes of each chunk read are checked.
+constexpr size_t kZeroProbe = 4096;
+
+bool AllZero(const char* p, size_t n) {
+  static const char kZeros[kZeroProbe] = {};
+  return n <= kZeroProbe && std::memcmp(p, kZeros, n) == 0;
+}
 
 bool IsNameStart(char c, bool colon) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
@@ -130,6 +141,12 @@ ReadError ReadUsed(Env* env, int fd, const std::string& path, uint64_t size,
                "used (" + std::to_string(used32) + ") is below the header size 8");
   }
   uint64_t used = static_cast<uint64_t>(used32);
+  if (used > format::kMaxFileSize) {
+    return Bad(BadReason::kBadLayout, path,
+               "used (" + std::to_string(used) +
+                   ") is beyond the largest metrics file (" +
+                   std::to_string(format::kMaxFileSize) + " bytes)");
+  }
   if (used > size) {
     return Bad(BadReason::kTruncated, path,
                "used (" + std::to_string(used) +
@@ -140,17 +157,29 @@ ReadError ReadUsed(Env* env, int fd, const std::string& path, uint64_t size,
     return Bad(BadReason::kBadLayout, path,
                "used (" + std::to_string(used) + ") is not a multiple of 8");
   }
-  if (used > got) {
-    buf->resize(used);
+  // The rest in chunks, the buffer growing with them, so a `used` that
+  // claims a sparse file's hole is found after a chunk or two, not after
+  // reading (and zero-filling a buffer of) all of it.
+  uint64_t at = got;
+  while (at < used) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, used - at));
+    buf->resize(at + n);
     size_t more = 0;
-    s = env->ReadAt(fd, got, buf->data() + got, used - got, &more);
+    s = env->ReadAt(fd, at, buf->data() + at, n, &more);
     if (!s.ok()) return IoBad(path, "read: ", s);
     *bytes_read += more;
-    if (got + more < used) {
+    if (more < n) {
       return Bad(BadReason::kTruncated, path,
                  "used (" + std::to_string(used) +
                      ") is past the end of the file (" +
-                     std::to_string(got + more) + " bytes)");
+                     std::to_string(at + more) + " bytes)");
+    }
+    at += n;
+    if (n == kChunk && AllZero(buf->data() + at - kZeroProbe, kZeroProbe)) {
+      return Bad(BadReason::kBadLength, path,
+                 std::to_string(kZeroProbe) + " zero bytes at offset " +
+                     std::to_string(at - kZeroProbe) + ", inside used (" +
+                     std::to_string(used) + "), where entries must be");
     }
   }
   buf->resize(used);

@@ -69,7 +69,10 @@ ReadError OpenMetricsFile(Env* env, const std::string& path, int* fd,
 
 // Reads the header and the bytes in use of an open file of `size` bytes
 // into *buf (resized to `used`). Checks: size > 0, used >= 8 or used == 0
-// (treated as 8: no entries), used 8-aligned, used <= size.
+// (treated as 8: no entries), used 8-aligned, used <= size, and used <=
+// format::kMaxFileSize (checked before anything past the header is read).
+// Reads in 1 MiB chunks; a chunk that ends in 4 KiB of zero bytes (a hole
+// of a sparse file: entries never hold such a run) is kBadLength at once.
 // *magic is set iff offset 4 holds kWriterMagic. *bytes_read is increased.
 ReadError ReadUsed(Env* env, int fd, const std::string& path, uint64_t size,
                    std::string* buf, bool* magic, uint64_t* bytes_read);

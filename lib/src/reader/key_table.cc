@@ -8,11 +8,6 @@
 
 namespace promdir::reader {
 
-uint32_t KeyHash(std::string_view s) {
-  uint64_t h = std::hash<std::string_view>()(s);
-  return static_cast<uint32_t>(h ^ (h >> 32));
-}
-
 namespace {
 
 uint32_t SeriesHash(uint32_t family, std::string_view text) {
@@ -20,6 +15,16 @@ uint32_t SeriesHash(uint32_t family, std::string_view text) {
 }
 
 }  // namespace
+
+size_t KeyTable::memory_bytes() const {
+  // Constant time: records, index slots and typical strings per item.
+  size_t n = arena_.bytes_reserved();
+  n += keys_.size() * (sizeof(KeyInfo) + 5 + 16);  // + key_family_, flags,
+  n += series_.size() * (sizeof(Series) + 16);    // index slots
+  n += families_.size() * (sizeof(std::string) + 32 + 16);
+  n += helps_.size() * (sizeof(std::string) + 64 + 48);
+  return n + (ranks_.capacity() + order_.capacity()) * sizeof(uint32_t);
+}
 
 uint32_t KeyTable::FindHashed(uint32_t h, std::string_view key) const {
   uint32_t found = key_index_.Find(

@@ -31,6 +31,7 @@
 #include "lib/src/reader/arena.h"
 #include "lib/src/reader/exposition_internal.h"
 #include "lib/src/reader/file_reader.h"
+#include "lib/src/reader/seeded_hash.h"
 
 namespace promdir::reader {
 
@@ -62,8 +63,9 @@ struct KeyInfo {
   const std::string* help = nullptr;  // shared by keys with the same help
 };
 
-// The 32-bit hash the table indexes keys (and other strings) by.
-uint32_t KeyHash(std::string_view s);
+// The 32-bit hash the table indexes keys (and other strings) by: seeded
+// per process, so crafted keys cannot be made to collide (seeded_hash.h).
+inline uint32_t KeyHash(std::string_view s) { return SeededHash32(s); }
 
 class KeyTable {
  public:
@@ -88,6 +90,8 @@ class KeyTable {
   const std::string& family_name(uint32_t id) const { return families_[id]; }
   size_t family_count() const { return families_.size(); }
   size_t key_count() const { return keys_.size(); }
+  // Bytes the table holds, roughly (its arena, records and indexes).
+  size_t memory_bytes() const;
 
   // The series without its `pid` labels (itself if it has none).
   uint32_t WithoutPid(uint32_t series);
@@ -128,7 +132,8 @@ class KeyTable {
   // Each distinct help once (KeyInfo::help points here), found by view.
   const std::string* Help(std::string_view help);
   std::deque<std::string> helps_;
-  std::unordered_map<std::string_view, const std::string*> help_index_;
+  std::unordered_map<std::string_view, const std::string*, SeededStringHash>
+      help_index_;
   DecodedKeyView scratch_;          // Intern's decode buffer
   std::string text_;                // InternSeries' text buffer
   std::vector<LabelView> kept_;     // InternSeries' labels without `skip`

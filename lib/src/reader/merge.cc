@@ -134,6 +134,7 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
         ++stats->bad_files_by_reason[code];
         std::string path = opt_.directory + "/" + base;
         bad_now.insert(path);
+        RememberBad(base, slot);
         FileInfo info;
         env_->LinkStat(path, &info);
         std::pair<FileId, BadReason> seen{{info.device, info.inode}, err.reason};
@@ -171,6 +172,9 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
   }
   std::erase_if(reported_,
                 [&](const auto& r) { return !bad_now.count(r.first); });
+  std::erase_if(bad_memo_, [&](const auto& m) {
+    return !bad_now.count(opt_.directory + "/" + m.first);
+  });
   std::erase_if(cache_, [&](const auto& c) {
     if (c.second.generation == generation_) return false;
     auto f = frozen_.find(c.second.name);
@@ -181,6 +185,7 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
   KeepLastGood(files);
   last_ids_ = std::move(ids_now);
   failing_ = std::move(failing_now);
+  ReleaseUnused(stats);
   stats->duration_seconds =
       static_cast<double>(env_->NowMonotonicNanos() - start) / 1e9;
   return Status::OK();

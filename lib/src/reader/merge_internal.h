@@ -191,6 +191,9 @@ struct PlanFamily {
 };
 
 struct Plan {
+  // The key table the samples point into, kept alive while the plan is
+  // (the engine may replace its table to release memory).
+  std::shared_ptr<const reader::KeyTable> table;
   std::vector<PlanFamily> families;
   std::vector<std::string> writers;  // writer ids of all/liveall samples
   std::vector<std::string> writer_labels;  // each as `pid="<id>"`
@@ -251,6 +254,8 @@ class DirectoryCollector::Impl {
     // Still open after the read: the file may be frozen (see Freeze).
     int keep_fd = -1;
     FileId id;
+    FileInfo info;      // as opened (fstat), for the bad-file memo
+    double read_at = 0;  // Unix time it was opened
     // Parsed by FastParse: its keys are this prediction's (TakeKeys): in
     // its order (keys_cf->entries null), or (keys_cf->entries holding the
     // prediction's entry index of each entry) in another.
@@ -303,6 +308,14 @@ class DirectoryCollector::Impl {
   void TakeKeys(const std::vector<std::string>& names,
                 std::vector<Slot>* slots);
   void Merge(std::vector<ScrapeFile>& files, Plan* plan, ScrapeStats* stats);
+  // After a scrape: when the key table has grown to twice the keys its
+  // cached files hold (and past kReleaseMinKeys), drops the table and
+  // every cache built on it, so memory follows the files on disk; the next
+  // scrape reads every file again, as a first scrape does. Checks are
+  // spaced by the table's growth, so their cost is amortized.
+  void ReleaseUnused(ScrapeStats* stats);
+  static constexpr size_t kReleaseMinKeys = 50000;
+  size_t live_keys_ = 0;  // keys held by files at the last check
   // Adds one file's values into the accumulators (all/liveall gauge values
   // go to *all instead).
   void MergeFile(const std::vector<FamilyState>& fams, uint32_t fi,
@@ -343,10 +356,28 @@ class DirectoryCollector::Impl {
   // add keys or complete a prediction. No thread holds both at once.
   std::mutex cache_mu_;
   std::shared_mutex table_mu_;
-  reader::KeyTable table_;
+  // Replaced by a new one when most of its keys are no longer in any file
+  // (ReleaseUnused); a Plan holds the one it points into.
+  std::shared_ptr<reader::KeyTable> table_ =
+      std::make_shared<reader::KeyTable>();
   std::unordered_map<FileId, CachedFile, FileIdHash> cache_;
   // Bad files already reported: path -> (file, reason).
   std::unordered_map<std::string, std::pair<FileId, BadReason>> reported_;
+  // Bad files that are not read again while unchanged: by name, the file
+  // (device, inode, size, mtime) and what was wrong. Only files whose mtime
+  // was well before the read that found them bad (a change within the
+  // same timestamp tick would go unseen otherwise). Guarded as cache_.
+  struct BadMemo {
+    FileInfo info;
+    ReadError err;
+  };
+  std::unordered_map<std::string, BadMemo> bad_memo_;
+  // A bad file is remembered once its mtime is this far behind the read.
+  static constexpr double kBadMemoQuietSeconds = 2.0;
+  // True (and slot->err set) if `base` is remembered bad and unchanged.
+  bool KnownBad(const std::string& base, const FileInfo& info, Slot* slot);
+  // Remembers a file the scrape found bad, if its content was at fault.
+  void RememberBad(const std::string& base, const Slot& slot);
   uint64_t generation_ = 0;
   // The prediction of each prefix: the latest file parsed from the start.
   std::unordered_map<std::string, std::shared_ptr<Prediction>> predicted_;

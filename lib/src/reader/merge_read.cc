@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <unordered_set>
 
 #include "lib/src/reader/liveness_internal.h"
 
@@ -199,7 +200,7 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
           if (j != kNoId) {
             id = use->entries->keys[j];
           } else {
-            id = table_.Find(key);
+            id = table_->Find(key);
             if (id == kNoId) misses.push_back({index, off, key.size()});
           }
           table.keys.push_back(id);
@@ -227,17 +228,17 @@ bool DirectoryCollector::Impl::Parse(const std::string& path,
   if (!misses.empty()) {
     std::unique_lock<std::shared_mutex> t(table_mu_);
     for (const Miss& m : misses) {
-      uint32_t id = table_.Intern(data.substr(m.off + 4, m.size));
+      uint32_t id = table_->Intern(data.substr(m.off + 4, m.size));
       table.keys[m.index] = id;
-      if (table_.bad_in(id, type)) break;
+      if (table_->bad_in(id, type)) break;
     }
   }
   // 3. Bad keys, then the families, in entry order.
   std::shared_lock<std::shared_mutex> t(table_mu_);
   for (size_t i = base; i < table.keys.size(); ++i) {
     const uint32_t id = table.keys[i];
-    if (table_.bad_in(id, type)) {
-      const KeyInfo& k = table_.key(id);
+    if (table_->bad_in(id, type)) {
+      const KeyInfo& k = table_->key(id);
       std::string why = k.bad == BadReason::kNone
                             ? "histogram bucket has a non-numeric le"
                             : k.why;
@@ -358,6 +359,12 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   }
   const FileId id{info.device, info.inode};
   slot->id = id;
+  slot->info = info;
+  slot->read_at = env_->NowUnixSeconds();
+  if (KnownBad(base, info, slot)) {
+    env_->Close(fd);
+    return;
+  }
   bool magic = false;
   *err = reader::ReadUsed(env_, fd, path, info.size, buf, &magic,
                           &stats->bytes_read);
@@ -568,16 +575,59 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
   slot->outcome = Outcome::kMerged;
 }
 
+bool DirectoryCollector::Impl::KnownBad(const std::string& base,
+                                        const FileInfo& info, Slot* slot) {
+  std::lock_guard<std::mutex> g(cache_mu_);
+  auto it = bad_memo_.find(base);
+  if (it == bad_memo_.end()) return false;
+  const FileInfo& was = it->second.info;
+  if (was.device != info.device || was.inode != info.inode ||
+      was.size != info.size || was.mtime != info.mtime) {
+    bad_memo_.erase(it);
+    return false;
+  }
+  slot->err = it->second.err;
+  return true;
+}
+
+void DirectoryCollector::Impl::RememberBad(const std::string& base,
+                                           const Slot& slot) {
+  switch (slot.err.reason) {
+    case BadReason::kNone:  // (vanished)
+    case BadReason::kEmpty:  // nothing was read; maybe a writer starting
+    case BadReason::kIoError:
+    case BadReason::kSymlink:
+    case BadReason::kNotRegular:
+    case BadReason::kUnknownType:
+      return;  // not read, or not the content's fault
+    default:
+      break;
+  }
+  if (slot.info.inode == 0 ||
+      slot.info.mtime > slot.read_at - kBadMemoQuietSeconds) {
+    return;  // not opened, or changed too recently to trust its mtime
+  }
+  bad_memo_[base] = BadMemo{slot.info, slot.err};
+}
+
 void DirectoryCollector::Impl::AddFamilies(EntryTable* t, size_t from) const {
+  // A file has a few families, so a short list is searched; past that
+  // they go into a hash set, so a file of many families stays linear.
+  constexpr size_t kListMax = 16;
   std::vector<uint32_t> seen;
-  for (const auto& f : t->families) seen.push_back(f[0]);
+  std::unordered_set<uint32_t> many;
+  auto add = [&](uint32_t family) {  // false if already there
+    if (!many.empty()) return many.insert(family).second;
+    if (std::find(seen.begin(), seen.end(), family) != seen.end()) return false;
+    seen.push_back(family);
+    if (seen.size() > kListMax) many.insert(seen.begin(), seen.end());
+    return true;
+  };
+  for (const auto& f : t->families) add(f[0]);
   for (size_t i = from; i < t->keys.size(); ++i) {
     const uint32_t id = t->keys[i];
-    const uint32_t family = table_.family_of(id);
-    if (std::find(seen.begin(), seen.end(), family) == seen.end()) {
-      seen.push_back(family);
-      t->families.push_back({family, id, static_cast<uint32_t>(i)});
-    }
+    const uint32_t family = table_->family_of(id);
+    if (add(family)) t->families.push_back({family, id, static_cast<uint32_t>(i)});
   }
 }
 

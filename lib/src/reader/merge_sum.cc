@@ -15,9 +15,9 @@ using merge_detail::TypeOf;
 
 
 uint32_t DirectoryCollector::Impl::PidSplit(uint32_t sid) {
-  if (pid_split_.size() <= sid) pid_split_.resize(table_.series_count(), kNoId);
+  if (pid_split_.size() <= sid) pid_split_.resize(table_->series_count(), kNoId);
   if (pid_split_[sid] != kNoId) return pid_split_[sid];
-  const Series& s = table_.series(sid);
+  const Series& s = table_->series(sid);
   auto after = std::find_if(s.labels.begin(), s.labels.end(),
                             [](const auto& p) { return p.first > "pid"; });
   uint32_t split = 0;
@@ -125,7 +125,7 @@ void DirectoryCollector::Impl::MergeFile(const std::vector<FamilyState>& fams,
 bool DirectoryCollector::Impl::SeriesIsUtf8(uint32_t sid, ScrapeStats* stats) {
   if (sid >= series_utf8_.size()) series_utf8_.resize(sid + 1, 0);
   if (series_utf8_[sid] == 0) {
-    const Series& s = table_.series(sid);
+    const Series& s = table_->series(sid);
     const bool ok = IsStrictUtf8(s.text);
     series_utf8_[sid] = ok ? 1 : 2;
     if (!ok) stats->new_invalid_series.push_back(ShowBytes(s.text));
@@ -137,7 +137,8 @@ bool DirectoryCollector::Impl::SeriesIsUtf8(uint32_t sid, ScrapeStats* stats) {
 
 void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
                                      Plan* plan, ScrapeStats* stats) {
-  std::vector<FamilyState> fams(table_.family_count());
+  plan->table = table_;
+  std::vector<FamilyState> fams(table_->family_count());
   // Type and help from the first file that names the family; the gauge
   // mode from the last gauge file that does (as Python's collector).
   for (const ScrapeFile& f : files) {
@@ -153,17 +154,17 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
   }
   // What each key merges into, whatever its family's type turns out to be
   // (interning the pid-less series first, before sizing the accumulators).
-  for (uint32_t k = key_merge_.size(); k < table_.key_count(); ++k) {
-    const KeyInfo& info = table_.key(k);
+  for (uint32_t k = key_merge_.size(); k < table_->key_count(); ++k) {
+    const KeyInfo& info = table_->key(k);
     KeyMerge m{info.family, info.series, info.series, info.series};
     if (info.bad == BadReason::kNone) {
-      const Series& s = table_.series(info.series);
+      const Series& s = table_->series(info.series);
       if (s.has_le) m.histogram = s.bucket;
-      m.gauge = table_.WithoutPid(info.series);
+      m.gauge = table_->WithoutPid(info.series);
     }
     key_merge_.push_back(m);
   }
-  const size_t n = table_.series_count();
+  const size_t n = table_->series_count();
   if (acc_.size() < n) {
     acc_.resize(n);
     acc_ts_.resize(n);
@@ -177,7 +178,7 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
   // New series need a new exposition order: sort them on another thread
   // while this one adds up the values (nothing below adds series).
   std::thread sorter;
-  if (!table_.RanksCurrent()) sorter = std::thread([this] { table_.Ranks(); });
+  if (!table_->RanksCurrent()) sorter = std::thread([this] { table_->Ranks(); });
   std::vector<AllGaugeValue> all;
   for (uint32_t fi = 0; fi < files.size(); ++fi) {
     MergeFile(fams, fi, files[fi], &all);
@@ -186,7 +187,7 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
   // files), computed below from the buckets.
   const size_t direct = touched_.size();
   for (size_t i = 0; i < direct; ++i) {
-    const Series& s = table_.series(touched_[i]);
+    const Series& s = table_->series(touched_[i]);
     if (s.has_le && fams[s.family].type == FileType::kHistogram) {
       Touch(s.count);
     }
@@ -195,14 +196,14 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
   // Touched series by family, each list in rank order (families sorted by
   // name; samples by labels, then bucket, count, sum, then `le`).
   if (sorter.joinable()) sorter.join();
-  const std::vector<uint32_t>& rank = table_.Ranks();
-  const std::vector<uint32_t>& by_rank = table_.RankOrder();
+  const std::vector<uint32_t>& rank = table_->Ranks();
+  const std::vector<uint32_t>& by_rank = table_->RankOrder();
   std::vector<std::vector<uint32_t>> fam_series(fams.size());
   if (touched_.size() * 8 < n) {
     std::sort(touched_.begin(), touched_.end(),
               [&](uint32_t a, uint32_t b) { return rank[a] < rank[b]; });
     for (uint32_t sid : touched_) {
-      fam_series[table_.series(sid).family].push_back(sid);
+      fam_series[table_->series(sid).family].push_back(sid);
     }
   } else {
     rank_mark_.resize(n, 0);
@@ -211,7 +212,7 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
       if (!rank_mark_[r]) continue;
       rank_mark_[r] = 0;
       uint32_t sid = by_rank[r];
-      fam_series[table_.series(sid).family].push_back(sid);
+      fam_series[table_->series(sid).family].push_back(sid);
     }
   }
   std::vector<uint32_t> order;
@@ -219,7 +220,7 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
     if (fams[i].seen) order.push_back(i);
   }
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    return table_.family_name(a) < table_.family_name(b);
+    return table_->family_name(a) < table_->family_name(b);
   });
 
   // all / liveall: the last value per (series, writer id) wins. Writer ids
@@ -245,7 +246,7 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
   for (uint32_t i = 0; i < all.size(); ++i) {
     bool last = i + 1 == all.size() || all[i + 1].series != all[i].series ||
                 id_rank[all[i + 1].file] != id_rank[all[i].file];
-    if (last) all_by_family[table_.series(all[i].series).family].push_back(i);
+    if (last) all_by_family[table_->series(all[i].series).family].push_back(i);
   }
   std::vector<uint32_t> writer_of(files.size(), kNoId);
 
@@ -254,8 +255,8 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
     const FamilyState& fs = fams[fid];
     const std::vector<uint32_t>& list = fam_series[fid];
     PlanFamily pf;
-    pf.name = &table_.family_name(fid);
-    pf.help = table_.key(fs.help_key).help;
+    pf.name = &table_->family_name(fid);
+    pf.help = table_->key(fs.help_key).help;
     if (!IsStrictUtf8(*pf.name)) {  // (its series say so, once each)
       for (uint32_t sid : list) SeriesIsUtf8(sid, stats);
       continue;
@@ -270,7 +271,7 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
       double running = 0;
       uint32_t group = kNoId;
       for (uint32_t sid : list) {
-        const Series& s = table_.series(sid);
+        const Series& s = table_->series(sid);
         if (!s.has_le) continue;
         if (s.group != group) running = 0;
         group = s.group;
@@ -280,7 +281,7 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
       running = 0;
       group = kNoId;
       for (uint32_t sid : list) {
-        const Series& s = table_.series(sid);
+        const Series& s = table_->series(sid);
         double v = acc_[sid];
         if (s.has_le) {
           if (s.group != group) running = 0;
@@ -295,7 +296,7 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
     } else {
       for (uint32_t sid : list) {
         if (!SeriesIsUtf8(sid, stats)) continue;
-        pf.samples.push_back(PlanSample{&table_.series(sid), acc_[sid], kNoId, 0});
+        pf.samples.push_back(PlanSample{&table_->series(sid), acc_[sid], kNoId, 0});
       }
       for (uint32_t i : all_by_family[fid]) {
         const AllGaugeValue& a = all[i];
@@ -323,7 +324,7 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
           exposition::AppendSeries("", {{"pid", id}}, &label);
           plan->writer_labels.push_back(label.substr(1, label.size() - 2));
         }
-        pf.samples.push_back(PlanSample{&table_.series(a.series), a.value,
+        pf.samples.push_back(PlanSample{&table_->series(a.series), a.value,
                                         writer_of[a.file], PidSplit(a.series)});
       }
     }

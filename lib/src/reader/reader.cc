@@ -32,6 +32,8 @@ constexpr Phrase kPhrases[] = {
     {"is cut off by used", "bad_length"},
     {"is not a multiple of 8", "bad_layout"},
     {"is below the header size", "bad_layout"},
+    {"beyond the largest metrics file", "bad_layout"},
+    {"where entries must be", "bad_length"},
     {"3-element list", "old_key_format"},
     {"non-numeric le", "bad_le"},
     {"symbolic link", "symlink"},
