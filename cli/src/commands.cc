@@ -194,7 +194,7 @@ int RunCheck(const MaintenanceOptions& options, std::ostream& out,
   return bad ? kExitProblem : kExitOk;
 }
 
-int RunCollect(const MaintenanceOptions& options, ExpositionFormat format,
+int RunCollect(const MaintenanceOptions& options, Exposition format,
                std::ostream& out, std::ostream& err, bool process_exits) {
   CollectorOptions co;
   co.directory = options.directory;

@@ -157,7 +157,7 @@ void CollectorServer::Install() {
 }
 
 void CollectorServer::HandleMetrics(const Request& req, Response* res) {
-  ExpositionFormat format = NegotiateFormat(req.get_header_value("Accept"));
+  Exposition format = NegotiateFormat(req.get_header_value("Accept"));
   ScrapeStats stats;
   std::string body;
   body.reserve(last_body_size_.load(std::memory_order_relaxed) + 4096);
