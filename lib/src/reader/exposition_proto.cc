@@ -5,8 +5,8 @@
 #include <string>
 #include <unordered_map>
 
+#include <google/protobuf/arena.h>
 #include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "lib/src/float_format.h"
 #include "lib/src/reader/exposition_internal.h"
@@ -18,6 +18,7 @@ namespace {
 
 namespace pb = ::io::prometheus::client;
 
+// The name as `names` writes it (without quotes: protobuf needs none).
 std::string Escaped(std::string_view name, bool label, NameEscaping names) {
   std::string out;
   AppendEscapedName(name, label, names, &out);
@@ -45,11 +46,16 @@ void SetCount(double v, SetInt set_int, SetFloat set_float) {
   }
 }
 
+// Appends the message's length (a varint), then the message.
 void Delimit(const pb::MetricFamily& mf, std::string* out) {
-  google::protobuf::io::StringOutputStream stream(out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.WriteVarint32(static_cast<uint32_t>(mf.ByteSizeLong()));
-  mf.SerializeWithCachedSizes(&coded);
+  using google::protobuf::io::CodedOutputStream;
+  const size_t size = mf.ByteSizeLong();
+  const size_t at = out->size();
+  out->resize(at + CodedOutputStream::VarintSize32(static_cast<uint32_t>(size)) +
+              size);
+  auto* p = reinterpret_cast<uint8_t*>(out->data() + at);
+  p = CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(size), p);
+  mf.SerializeWithCachedSizesToArray(p);
 }
 
 // The labels of a sample without `skip`, as a lookup key.
@@ -68,11 +74,15 @@ std::string GroupKey(const Labels& labels, std::string_view skip) {
 // whose values the typed messages cannot hold.
 void AppendByName(const MetricFamily& f, pb::MetricType type,
                   NameEscaping names, std::string* out) {
+  google::protobuf::Arena arena;
   std::vector<std::string_view> order;
-  std::unordered_map<std::string_view, pb::MetricFamily> by_name;
+  std::unordered_map<std::string_view, pb::MetricFamily*> by_name;
   for (const Sample& s : f.samples) {
-    auto [it, added] = by_name.try_emplace(s.name);
-    pb::MetricFamily& mf = it->second;
+    auto [it, added] = by_name.try_emplace(s.name, nullptr);
+    if (added) {
+      it->second = google::protobuf::Arena::CreateMessage<pb::MetricFamily>(&arena);
+    }
+    pb::MetricFamily& mf = *it->second;
     if (added) {
       order.push_back(s.name);
       mf.set_name(Escaped(s.name, false, names));
@@ -87,7 +97,7 @@ void AppendByName(const MetricFamily& f, pb::MetricType type,
       m->mutable_untyped()->set_value(s.value);
     }
   }
-  for (std::string_view n : order) Delimit(by_name[n], out);
+  for (std::string_view n : order) Delimit(*by_name[n], out);
 }
 
 // A Typable histogram or summary: one metric per label set (without `le`),
@@ -96,7 +106,9 @@ void AppendGrouped(const MetricFamily& f, NameEscaping names,
                    std::string* out) {
   const bool histogram = f.type == MetricType::kHistogram;
   const std::string_view skip = histogram ? "le" : "";
-  pb::MetricFamily mf;
+  google::protobuf::Arena arena;
+  pb::MetricFamily& mf =
+      *google::protobuf::Arena::CreateMessage<pb::MetricFamily>(&arena);
   mf.set_name(Escaped(f.name, false, names));
   mf.set_help(f.help);
   mf.set_type(histogram ? pb::HISTOGRAM : pb::SUMMARY);
@@ -178,7 +190,9 @@ void AppendFamily(const MetricFamily& f, NameEscaping names, std::string* out) {
       return;
     case MetricType::kCounter:
       if (Typable(f)) {
-        pb::MetricFamily mf;
+        google::protobuf::Arena arena;
+        pb::MetricFamily& mf =
+            *google::protobuf::Arena::CreateMessage<pb::MetricFamily>(&arena);
         mf.set_name(Escaped(f.name + "_total", false, names));
         mf.set_help(f.help);
         mf.set_type(pb::COUNTER);

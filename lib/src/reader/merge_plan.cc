@@ -167,7 +167,10 @@ void RenderProtobuf(const Plan& plan, Exposition format, std::string* out) {
   for (size_t seen = 0; mid < n && seen < total / 2; ++mid) {
     seen += plan.families[mid].samples.size();
   }
+  // About half a text body; growing the buffers costs more than this.
+  out->reserve(out->size() + Estimate(plan) / 2);
   std::string second;
+  second.reserve(Estimate(plan) / 4 + 4096);
   std::thread other([&] { RenderFamilies(plan, format, mid, n, &second); });
   RenderFamilies(plan, format, 0, mid, out);
   other.join();
