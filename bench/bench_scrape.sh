@@ -24,8 +24,14 @@
 # Targets: webapp warm scrape >= 150x faster than Python; large warm scrape
 # < 1 s with the collector's peak RSS (VmHWM) < 300 MB.
 #
+# Per format: the webapp directory is also scraped in each exposition format,
+# identity and gzip (text 0.0.4, text 1.0.0 with allow-utf-8, OpenMetrics
+# 1.0.0, delimited protobuf), writers gone and alive. FORMATS_ONLY=1 runs
+# only that table (no Python, no large workload).
+#
 # Usage: bench/bench_scrape.sh [BUILD_DIR]   (default: build)
 #   env: SCRAPES=20 PY_RUNS=3 WORKDIR=/tmp/... KEEP=1 (keep the directories)
+#        FORMATS_ONLY=1
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -93,9 +99,16 @@ def time_python(d, runs):
 PROM_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
                "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
 
-def time_http(port, n, prometheus_headers):
+def time_http(port, n, mode):
+    """mode: "prometheus" (its headers), "plain" (none), or
+    "ACCEPT|identity" / "ACCEPT|gzip"."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    headers = {"Accept": PROM_ACCEPT, "Accept-Encoding": "gzip"} if prometheus_headers else {}
+    headers = {"Accept": PROM_ACCEPT, "Accept-Encoding": "gzip"} if mode == "prometheus" else {}
+    if "|" in mode:
+        accept, encoding = mode.rsplit("|", 1)
+        headers = {"Accept": accept}
+        if encoding == "gzip":
+            headers["Accept-Encoding"] = "gzip"
     times, size = [], 0
     for i in range(n + 2):  # two warm-up scrapes
         t = time.perf_counter()
@@ -129,7 +142,7 @@ elif cmd == "hold":
     print("held %d" % len(held), flush=True)
     sys.stdin.read()
 elif cmd == "http":
-    t, size = time_http(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "prometheus")
+    t, size = time_http(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
     print("%.6f %d" % (t, size))
 PYEOF
 
@@ -172,6 +185,30 @@ hwm_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 ms() { awk -v s="$1" 'BEGIN {printf "%.2f", s*1000}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f", a/b}'; }
 
+FORMATS=(
+  "text 0.0.4|text/plain;version=0.0.4"
+  "text 1.0.0 allow-utf-8|text/plain;version=1.0.0;escaping=allow-utf-8"
+  "OpenMetrics 1.0.0|application/openmetrics-text;version=1.0.0"
+  "protobuf (delimited)|application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"
+)
+FORMAT_ROWS=()
+time_formats() {  # STATE: one row per format and encoding, into FORMAT_ROWS
+  local f name accept enc t size
+  for f in "${FORMATS[@]}"; do
+    name=${f%%|*} accept=${f#*|}
+    for enc in identity gzip; do
+      read -r t size < <($PY "$HELPER" http "$PORT" "$SCRAPES" "$accept|$enc")
+      FORMAT_ROWS+=("$(printf '%-24s %-9s %-22s %10s %12s' "$name" "$enc" "$1" "$(ms "$t")" "$size")")
+    done
+  done
+}
+print_formats() {
+  echo
+  echo "webapp 64x9000 by format (median of $SCRAPES warm scrapes):"
+  printf '%-24s %-9s %-22s %10s %12s\n' format encoding writers ms body_bytes
+  printf '%s\n' "${FORMAT_ROWS[@]}"
+}
+
 echo "promdir-collector warm scrape vs Python MultiProcessCollector+generate_latest"
 echo "work dir: $WORK; $(nproc) cores; median of $SCRAPES warm scrapes, $PY_RUNS Python runs"
 echo
@@ -180,16 +217,30 @@ echo
 WEBAPP=$WORK/webapp
 echo "generating webapp (64 workers x ~9,000 entries) with Debian's prometheus_client..."
 $PY "$ROOT/bench/make_webapp_dir.py" "$WEBAPP" --workers 64 --entries 9000 --parallel 2
+if [ -n "${FORMATS_ONLY:-}" ]; then
+  start_collector "$WEBAPP"
+  time_formats "gone (served unread)"
+  stop_collector
+  hold_files "$WEBAPP"
+  start_collector "$WEBAPP"
+  time_formats "alive (all read)"
+  stop_collector
+  release_files
+  print_formats
+  exit 0
+fi
 read -r PY_T PY_SIZE < <($PY "$HELPER" python "$WEBAPP" "$PY_RUNS")
 start_collector "$WEBAPP"
 read -r OM_T OM_SIZE < <($PY "$HELPER" http "$PORT" "$SCRAPES" prometheus)
 read -r TX_T TX_SIZE < <($PY "$HELPER" http "$PORT" "$SCRAPES" plain)
+time_formats "gone (served unread)"
 WEB_HWM=$(hwm_mb "$COLLECTOR_PID")
 stop_collector
 hold_files "$WEBAPP"
 start_collector "$WEBAPP"
 read -r LIVE_OM_T _ < <($PY "$HELPER" http "$PORT" "$SCRAPES" prometheus)
 read -r LIVE_TX_T _ < <($PY "$HELPER" http "$PORT" "$SCRAPES" plain)
+time_formats "alive (all read)"
 stop_collector
 release_files
 
@@ -217,3 +268,4 @@ printf '%-34s %12s %12s %8s %10s %s\n' "large 256x4000 alive, OM+gzip" "$(ms "$L
 printf '%-34s %12s %12s %8s %10s %s\n' "large 256x4000 alive, text" "$(ms "$LPY_T")" "$(ms "$LTX_T")" "$(ratio "$LPY_T" "$LTX_T")x" "$LARGE_HWM" "<1000 ms, <300 MB"
 echo
 echo "bodies: webapp python $PY_SIZE B, OM+gzip $OM_SIZE B, text $TX_SIZE B; large python $LPY_SIZE B, OM+gzip $LOM_SIZE B, text $LTX_SIZE B"
+print_formats

@@ -1,6 +1,6 @@
 // promdir-collect-bench: times the merge engine on a directory.
 //
-//   promdir-collect-bench --dir D [--scrapes N] [--format text|openmetrics]
+//   promdir-collect-bench --dir D [--scrapes N] [--format text|openmetrics|protobuf]
 //                         [--liveness auto|lock|pid|none] [--threads N]
 //                         [--print]
 //
@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   opt.liveness = promdir::LivenessMode::kNone;
   int scrapes = 1;
   bool print = false;
-  auto format = promdir::ExpositionFormat::kText004;
+  promdir::Exposition format = promdir::ExpositionFormat::kText004;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -38,8 +38,10 @@ int main(int argc, char** argv) {
     else if (a == "--print") print = true;
     else if (a == "--threads") opt.read_threads = std::stoi(next());
     else if (a == "--format") {
-      format = next() == "openmetrics" ? promdir::ExpositionFormat::kOpenMetrics100
-                                       : promdir::ExpositionFormat::kText004;
+      std::string f = next();
+      format = f == "openmetrics" ? promdir::ExpositionFormat::kOpenMetrics100
+               : f == "protobuf"  ? promdir::ExpositionFormat::kProtobuf
+                                  : promdir::ExpositionFormat::kText004;
     } else if (a == "--liveness") {
       std::string m = next();
       if (!promdir::ParseLivenessMode(m, &opt.liveness)) {

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   bool dry_run = false;
   bool force = false;
   std::string format_text = "text";
+  std::string escaping_text;
   std::string dump_path;
   std::vector<std::string> ids;
 
@@ -115,12 +116,21 @@ int main(int argc, char** argv) {
       "files are skipped and named on stderr (exit 0)");
   add_dir(collect);
   add_liveness(collect);
-  collect->add_option("--format", format_text, "text (0.0.4) or openmetrics")
-      ->check(CLI::IsMember({"text", "openmetrics"}))
+  collect->add_option("--format", format_text,
+                      "text (0.0.4), text-1.0.0, openmetrics (1.0.0), "
+                      "openmetrics-0.0.1, or protobuf (delimited, binary)")
+      ->check(CLI::IsMember(
+          {"text", "text-1.0.0", "openmetrics", "openmetrics-0.0.1", "protobuf"}))
       ->capture_default_str();
+  collect->add_option("--escaping", escaping_text,
+                      "names that are not legacy Prometheus names, in "
+                      "text-1.0.0, openmetrics and protobuf: underscores "
+                      "(default), allow-utf-8, dots or values")
+      ->check(CLI::IsMember({"underscores", "allow-utf-8", "dots", "values"}));
   collect->footer(
       std::string("\nExamples:\n  promdir collect | promtool check metrics\n"
-                  "  promdir collect --format openmetrics --liveness none\n") +
+                  "  promdir collect --format openmetrics --liveness none\n"
+                  "  promdir collect --format text-1.0.0 --escaping allow-utf-8\n") +
       kExitCodes);
 
   CLI::App* prune = app.add_subcommand(
@@ -202,11 +212,23 @@ int main(int argc, char** argv) {
   if (dump->parsed()) return c::RunDump(dump_path, json, out, err);
   if (check->parsed()) return c::RunCheck(options, out, err);
   if (collect->parsed()) {
-    return c::RunCollect(options,
-                         format_text == "openmetrics"
-                             ? promdir::ExpositionFormat::kOpenMetrics100
-                             : promdir::ExpositionFormat::kText004,
-                         out, err, /*process_exits=*/true);
+    using F = promdir::ExpositionFormat;
+    promdir::Exposition format =
+        format_text == "openmetrics"         ? F::kOpenMetrics100
+        : format_text == "text-1.0.0"        ? F::kText100
+        : format_text == "openmetrics-0.0.1" ? F::kOpenMetrics001
+        : format_text == "protobuf"          ? F::kProtobuf
+                                             : F::kText004;
+    if (!escaping_text.empty()) {
+      if (format.format == F::kText004 || format.format == F::kOpenMetrics001) {
+        std::cerr << "promdir collect: --escaping " << escaping_text
+                  << " needs --format text-1.0.0, openmetrics or protobuf ("
+                  << format_text << " has legacy names only)\n";
+        return kExitUsage;
+      }
+      promdir::ParseNameEscaping(escaping_text, &format.escaping);
+    }
+    return c::RunCollect(options, format, out, err, /*process_exits=*/true);
   }
   if (prune->parsed()) return c::RunPrune(options, out, err);
   if (mark_dead->parsed()) return c::RunMarkDead(options, ids, out, err);

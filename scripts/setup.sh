@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   g++ cmake make pkg-config
   libboost-dev prometheus-cpp-dev libcpp-httplib-dev libcli11-dev
-  doctest-dev libbenchmark-dev zlib1g-dev
+  doctest-dev libbenchmark-dev zlib1g-dev libprotobuf-dev protobuf-compiler
   python3 python3-prometheus-client python3-yaml gunicorn prometheus curl
   dpkg-dev systemd procps
   libssl-dev libcrypt-dev openssl wrk

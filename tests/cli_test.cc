@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 const std::string kBin = std::string(PROMDIR_BIN_DIR) + "/promdir";
 const std::string kFixtures = PROMDIR_FIXTURES_DIR;
 const char* const kCases[] = {"py016-web", "py016-exotic", "pyhead-web",
-                              "pyhead-exotic", "corrupt"};
+                              "pyhead-exotic", "corrupt", "pyhead-utf8"};
 
 struct Run {
   int code = -1;
@@ -172,6 +172,11 @@ TEST_CASE("dump shows every entry - as text and JSON") {
     CHECK(t.code == 0);
     CHECK(std::count(t.out.begin(), t.out.end(), '\n') == entries);
   }
+  // UTF-8 names (client_python >= 0.22) are shown quoted.
+  Run utf8 = Promdir("dump '" + kFixtures + "/pyhead-utf8/dir/counter_4194400.db'");
+  CHECK(utf8.code == 0);
+  CHECK(utf8.out.find("\"my.dotted.requests\"  \"my.dotted.requests_total\""
+                      "{\"http.method\"=\"v1\",route=\"v1\"}  1.0") != std::string::npos);
   Run bad = Promdir("dump '" + kFixtures + "/corrupt/dir/summary_4194504.db'");
   CHECK(bad.code == 1);
   CHECK(bad.err.find("summary_4194504.db") != std::string::npos);

@@ -13,6 +13,10 @@ if(TARGET promdir-collector)
     SOURCES collector_e2e_test.cc collector_process.cc
     LIBS promdir_http PkgConfig::HTTPLIB)
   add_dependencies(collector_e2e_test promdir-collector)
+  promdir_test(negotiation_e2e_test
+    SOURCES negotiation_e2e_test.cc collector_process.cc exposition_parse.cc
+    LIBS promdir_http promdir_proto PkgConfig::HTTPLIB)
+  add_dependencies(negotiation_e2e_test promdir-collector promdir_cli)
   if(TARGET promdir-loadgen)
     add_dependencies(collector_e2e_test promdir-loadgen)
   endif()

@@ -31,7 +31,7 @@ constexpr const char* kPrometheusAccept =
     "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
     "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 constexpr const char* kOpenMetricsType =
-    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores";
 constexpr const char* kTextType = "text/plain; version=0.0.4; charset=utf-8";
 
 std::string Fixture(const std::string& name) {

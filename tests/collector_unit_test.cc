@@ -70,6 +70,37 @@ TEST_CASE("negotiation: q-values decide") {
         ExpositionFormat::kText004);
 }
 
+TEST_CASE("negotiation: Prometheus 3's five protocols and escaping=") {
+  using F = ExpositionFormat;
+  using E = NameEscaping;
+  constexpr const char* kPrometheus3 =
+      "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,"
+      "application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;"
+      "escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
+  CHECK(NegotiateFormat(kPrometheus3) == Exposition(F::kOpenMetrics100, E::kAllowUtf8));
+  // Native histograms on: protobuf first.
+  CHECK(NegotiateFormat("application/vnd.google.protobuf;proto=io.prometheus.client."
+                        "MetricFamily;encoding=delimited,application/openmetrics-text;"
+                        "version=1.0.0;q=0.8,*/*;q=0.1") == F::kProtobuf);
+  CHECK(NegotiateFormat("application/vnd.google.protobuf;proto=io.prometheus.client."
+                        "MetricFamily;encoding=delimited;escaping=allow-utf-8") ==
+        Exposition(F::kProtobuf, E::kAllowUtf8));
+  // Other encodings and messages are not served.
+  CHECK(NegotiateFormat("application/vnd.google.protobuf;proto=io.prometheus.client."
+                        "MetricFamily;encoding=text") == F::kText004);
+  CHECK(NegotiateFormat("application/vnd.google.protobuf;proto=foo.Bar") == F::kText004);
+  CHECK(NegotiateFormat("text/plain;version=1.0.0") == Exposition(F::kText100, E::kUnderscores));
+  CHECK(NegotiateFormat("text/plain;version=1.0.0;escaping=dots") ==
+        Exposition(F::kText100, E::kDots));
+  CHECK(NegotiateFormat("text/plain;version=1.0.0;escaping=nonsense") == F::kText100);
+  CHECK(NegotiateFormat("application/openmetrics-text;version=0.0.1") == F::kOpenMetrics001);
+  CHECK(NegotiateFormat("text/plain;version=1.0.0;q=0.3,application/openmetrics-text;"
+                        "version=0.0.1;escaping=values;q=0.4").names() == E::kUnderscores);
+  // The scheme is the winning range's: the wildcard names none.
+  CHECK(NegotiateFormat("text/plain;version=1.0.0;escaping=values;q=0.1,*/*") ==
+        F::kText004);
+}
+
 TEST_CASE("negotiation: ParseHeaderList") {
   auto list = ParseHeaderList(" a/b ; x=\"1,2\" ; q=0.5 , c ");
   REQUIRE(list.size() == 2);

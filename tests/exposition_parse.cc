@@ -31,6 +31,80 @@ std::string Unescape(const std::string& s) {
 
 }  // namespace
 
+namespace {
+
+// Reads a name at line[*i]: a legacy one up to any of `stops`, or a quoted
+// one ("a.b", escapes undone). False if a quote is not closed.
+bool ReadName(const std::string& line, size_t* i, const char* stops,
+              std::string* name) {
+  name->clear();
+  if (*i < line.size() && line[*i] == '"') {
+    size_t j = *i + 1;
+    std::string raw;
+    for (; j < line.size() && line[j] != '"'; ++j) {
+      if (line[j] == '\\' && j + 1 < line.size()) raw.push_back(line[j++]);
+      raw.push_back(line[j]);
+    }
+    if (j >= line.size()) return false;
+    *name = Unescape(raw);
+    *i = j + 1;
+    return true;
+  }
+  size_t end = line.find_first_of(stops, *i);
+  if (end == std::string::npos) end = line.size();
+  *name = line.substr(*i, end - *i);
+  *i = end;
+  return true;
+}
+
+// Parses `name{labels} value` or `{"name",labels} value` into the
+// canonical key and value text.
+bool ParseSample(const std::string& line, std::string* key,
+                 std::string* value) {
+  size_t i = 0;
+  std::string name;
+  if (line[0] != '{' && !ReadName(line, &i, "{ ", &name)) return false;
+  std::vector<std::string> labels;
+  if (i < line.size() && line[i] == '{') {
+    ++i;
+    while (i < line.size() && line[i] != '}') {
+      std::string label;
+      if (!ReadName(line, &i, "=,}", &label)) return false;
+      if (i < line.size() && line[i] == '=') {
+        if (i + 1 >= line.size() || line[i + 1] != '"') return false;
+        size_t j = i + 1;
+        std::string v;
+        if (!ReadName(line, &j, "", &v)) return false;
+        if (label == "le" || label == "quantile") {  // bounds as numbers
+          std::ostringstream os;
+          os.precision(17);
+          os << ParseValue(v);
+          v = os.str();
+        }
+        labels.push_back(label + "=\"" + v + "\"");
+        i = j;
+      } else if (name.empty()) {
+        name = label;  // the quoted metric name inside the braces
+      } else {
+        return false;
+      }
+      if (i < line.size() && line[i] == ',') ++i;
+    }
+    if (i >= line.size()) return false;
+    ++i;
+  }
+  std::sort(labels.begin(), labels.end());
+  *key = name + "{";
+  for (size_t k = 0; k < labels.size(); ++k) key->append((k ? "," : "") + labels[k]);
+  key->append("}");
+  while (i < line.size() && line[i] == ' ') ++i;
+  *value = line.substr(i);
+  *value = value->substr(0, value->find(' '));
+  return true;
+}
+
+}  // namespace
+
 Parsed ParseExposition(const std::string& body) {
   Parsed p;
   std::istringstream in(body);
@@ -46,59 +120,23 @@ Parsed ParseExposition(const std::string& body) {
         return p;
       }
       std::string kind = line.substr(2, a - 2);
-      size_t b = line.find(' ', a + 1);
-      std::string name = line.substr(a + 1, b == std::string::npos ? b : b - a - 1);
-      std::string rest = b == std::string::npos ? "" : line.substr(b + 1);
+      size_t b = a + 1;
+      std::string name;
+      if (!ReadName(line, &b, " ", &name)) {
+        p.error = "bad comment line: " + line;
+        return p;
+      }
+      std::string rest = b >= line.size() ? "" : line.substr(b + 1);
       current = name;
       if (kind == "HELP") p.families[name].help = Unescape(rest);
       if (kind == "TYPE") p.families[name].type = rest;
       continue;
     }
-    size_t brace = line.find('{');
-    size_t space = line.find(' ');
-    std::string name;
-    std::vector<std::string> labels;
-    size_t value_at;
-    if (brace != std::string::npos && brace < space) {
-      name = line.substr(0, brace);
-      size_t i = brace + 1;
-      while (i < line.size() && line[i] != '}') {
-        size_t eq = line.find("=\"", i);
-        if (eq == std::string::npos) {
-          p.error = "bad labels: " + line;
-          return p;
-        }
-        std::string key = line.substr(i, eq - i);
-        std::string raw;
-        size_t j = eq + 2;
-        for (; j < line.size() && line[j] != '"'; ++j) {
-          if (line[j] == '\\') raw.push_back(line[j++]);
-          raw.push_back(line[j]);
-        }
-        std::string value = Unescape(raw);
-        if (key == "le" || key == "quantile") {  // compare bounds as numbers
-          std::ostringstream os;
-          os.precision(17);
-          os << ParseValue(value);
-          value = os.str();
-        }
-        labels.push_back(key + "=\"" + value + "\"");
-        i = j + 1;
-        if (i < line.size() && line[i] == ',') ++i;
-      }
-      value_at = line.find(' ', i) + 1;
-    } else {
-      name = line.substr(0, space);
-      value_at = space + 1;
+    std::string key, value;
+    if (!ParseSample(line, &key, &value)) {
+      p.error = "bad sample line: " + line;
+      return p;
     }
-    std::sort(labels.begin(), labels.end());
-    std::string key = name + "{";
-    for (size_t k = 0; k < labels.size(); ++k) {
-      key += (k ? "," : "") + labels[k];
-    }
-    key += "}";
-    std::string value = line.substr(value_at);
-    value = value.substr(0, value.find(' '));
     try {
       p.families[current].samples[key] = ParseValue(value);
     } catch (...) {

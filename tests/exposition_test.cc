@@ -68,7 +68,8 @@ TEST_CASE("OpenMetrics names families without _total and ends with # EOF") {
       "req_total{path=\"a\\\"b\\\\c\\nd\",x=\"\"} 3.0\n"));
   CHECK(out.ends_with("sz_sum 0.1\n# EOF\n"));
   CHECK(ContentType(ExpositionFormat::kOpenMetrics100) ==
-        "application/openmetrics-text; version=1.0.0; charset=utf-8");
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; "
+        "escaping=underscores");
 }
 
 TEST_CASE("OpenMetrics keeps values its types forbid as unknown families") {
@@ -139,6 +140,73 @@ TEST_CASE("fixture expositions pass promtool and Python's OpenMetrics parser") {
       "", &rc);
   INFO(py);
   CHECK(rc == 0);
+}
+
+}  // namespace
+}  // namespace promdir
+
+namespace promdir {
+namespace {
+
+std::vector<MetricFamily> Utf8Family() {
+  MetricFamily f{"my.req", "h", MetricType::kCounter, {}};
+  f.samples.push_back({"my.req_total", {{"a b", "1"}, {"ok", "2"}}, 3});
+  f.samples.push_back({"my.req_total", {}, 4});
+  MetricFamily g{"0é😀", "g", MetricType::kGauge, {}};
+  g.samples.push_back({"0é😀", {{"q\"l", "x"}}, 1});
+  return {f, g};
+}
+
+std::string Render(Exposition e) {
+  std::string out;
+  AppendFamilies(e, Utf8Family(), &out);
+  return out;
+}
+
+TEST_CASE("UTF-8 names under each escaping scheme, as client_python writes them") {
+  using F = ExpositionFormat;
+  using E = NameEscaping;
+  CHECK(Render({F::kText100, E::kAllowUtf8}) ==
+        "# HELP \"my.req_total\" h\n# TYPE \"my.req_total\" counter\n"
+        "{\"my.req_total\",\"a b\"=\"1\",ok=\"2\"} 3.0\n"
+        "{\"my.req_total\"} 4.0\n"
+        "# HELP \"0é😀\" g\n# TYPE \"0é😀\" gauge\n"
+        "{\"0é😀\",\"q\\\"l\"=\"x\"} 1.0\n");
+  CHECK(Render({F::kText100, E::kUnderscores}) ==
+        "# HELP my_req_total h\n# TYPE my_req_total counter\n"
+        "my_req_total{a_b=\"1\",ok=\"2\"} 3.0\nmy_req_total 4.0\n"
+        "# HELP ___ g\n# TYPE ___ gauge\n___{q_l=\"x\"} 1.0\n");
+  // 0.0.4 and OpenMetrics 0.0.1 ignore the scheme asked for.
+  CHECK(Render({F::kText004, E::kAllowUtf8}) == Render({F::kText100, E::kUnderscores}));
+  CHECK(Render({F::kText100, E::kDots}).starts_with(
+      "# HELP my_dot_req__total h\n# TYPE my_dot_req__total counter\n"
+      "my_dot_req__total{a__b=\"1\",ok=\"2\"} 3.0\n"));
+  CHECK(Render({F::kText100, E::kValues}).find(
+            "U___30__e9__1f600_{U__q_22_l=\"x\"} 1.0\n") != std::string::npos);
+  // OpenMetrics under values escapes legacy sample names too, as
+  // client_python does (Prometheus unescapes them back).
+  std::string om;
+  MetricFamily plain{"plain", "p", MetricType::kCounter, {{"plain_total", {{"m", "1"}}, 1}}};
+  AppendFamilies({F::kOpenMetrics100, E::kValues}, {plain}, &om);
+  CHECK(om == "# HELP plain p\n# TYPE plain counter\nU__plain__total{m=\"1\"} 1.0\n");
+}
+
+TEST_CASE("Content-Type names the escaping of 1.0.0 and protobuf only") {
+  using F = ExpositionFormat;
+  using E = NameEscaping;
+  CHECK(ContentType({F::kText100, E::kAllowUtf8}) ==
+        "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8");
+  CHECK(ContentType({F::kText004, E::kAllowUtf8}) ==
+        "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(ContentType({F::kOpenMetrics001, E::kDots}) ==
+        "application/openmetrics-text; version=0.0.1; charset=utf-8");
+  CHECK(ContentType({F::kProtobuf, E::kValues}) ==
+        "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+        "encoding=delimited; escaping=values");
+  NameEscaping e = E::kUnderscores;
+  CHECK(ParseNameEscaping("allow-utf-8", &e));
+  CHECK(e == E::kAllowUtf8);
+  CHECK_FALSE(ParseNameEscaping("utf8", &e));
 }
 
 }  // namespace

@@ -110,17 +110,26 @@ TEST_CASE("gauge modes and histograms and help merge as Python merges them") {
       CHECK(f.help == "first");
       CHECK(f.type == MetricType::kHistogram);
       REQUIRE(f.samples.size() == 5);
-      CHECK(f.samples[1].labels[0].second == "1.0");
+      // client_python's order: _sum, the buckets by `le`, _count.
+      CHECK(f.samples[0].name == "h_sum");
+      CHECK(f.samples[2].labels[0].second == "1.0");
+      CHECK(f.samples[4].name == "h_count");
     }
     if (f.name == "gnever") CHECK(f.samples.empty());
   }
 }
 
-// Renders `c` both ways in both formats; the bodies must be equal and at
-// least `min_size` bytes.
+// Renders `c` both ways in every format and escaping; the bodies must be
+// equal and at least `min_size` bytes.
 void CheckFastEqualsModel(DirectoryCollector* c, size_t min_size) {
-  for (ExpositionFormat f :
-       {ExpositionFormat::kText004, ExpositionFormat::kOpenMetrics100}) {
+  using F = ExpositionFormat;
+  using E = NameEscaping;
+  for (Exposition f :
+       {Exposition(F::kText004), Exposition(F::kOpenMetrics100),
+        Exposition(F::kText100, E::kAllowUtf8), Exposition(F::kText100, E::kDots),
+        Exposition(F::kOpenMetrics100, E::kValues),
+        Exposition(F::kOpenMetrics001, E::kAllowUtf8),
+        Exposition(F::kProtobuf, E::kAllowUtf8)}) {
     std::string fast, model;
     std::vector<MetricFamily> families;
     REQUIRE(c->Render(f, &fast, nullptr).ok());
@@ -133,7 +142,7 @@ void CheckFastEqualsModel(DirectoryCollector* c, size_t min_size) {
 
 TEST_CASE("the fast render path writes exactly what the model path writes") {
   for (const char* name : {"py016-web", "py016-exotic", "pyhead-web",
-                           "pyhead-exotic", "corrupt"}) {
+                           "pyhead-exotic", "corrupt", "pyhead-utf8"}) {
     INFO(name);
     test::TempDir tmp;
     std::unique_ptr<DirectoryCollector> c(

@@ -162,9 +162,21 @@ TEST_CASE("each kind of bad file has its reason") {
   CHECK(ReasonOf(dir, "counter_10.db",
                  FileBuilder().Add(R"({"a": "a_total"})", 1).Build()) ==
         "bad_key");
+  // Any non-empty UTF-8 name is client_python's (>= 0.22); an empty one
+  // is not.
   CHECK(ReasonOf(dir, "counter_11.db",
-                 FileBuilder().Add(R"(["a b", "a_total", {}, "h"])", 1)
+                 FileBuilder().Add(R"(["", "_total", {}, "h"])", 1)
                      .Build()) == "bad_key");
+  CHECK(ReasonOf(dir, "counter_13.db",
+                 FileBuilder().Add(R"(["a", "a_total", {"": "v"}, "h"])", 1)
+                     .Build()) == "bad_key");
+  FileContents utf8;
+  CHECK(ReadBytes(dir, "counter_14.db",
+                  FileBuilder()
+                      .Add(R"(["a b.c\u00e9", "a b.c\u00e9_total", {"x.y": "v"}, "h"])", 1)
+                      .Build(),
+                  &utf8).ok());
+  CHECK(utf8.entries.size() == 1);
   CHECK(ReasonOf(dir, "counter_12.db",
                  FileBuilder(ValueLayout::k8).Add(kKeyA, 1).Add(kKeyB, 2)
                      .Build(16)) == "bad_layout");

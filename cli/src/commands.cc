@@ -9,6 +9,7 @@
 #include "lib/src/env.h"
 #include "lib/src/float_format.h"
 #include "lib/src/key_codec.h"
+#include "lib/src/reader/exposition_names.h"
 #include "promdir/merge.h"
 #include "promdir/reader.h"
 
@@ -155,11 +156,21 @@ int RunDump(const std::string& path, bool json, std::ostream& out,
           << ", \"timestamp\": " << JsonNumber(e.timestamp)
           << ", \"help\": " << JsonString(k.help) << "}";
     } else {
-      out << k.metric_name << "  " << k.sample_name << "{";
+      // A name that is not a legacy Prometheus name is shown quoted.
+      auto name = [](const std::string& n, bool label) {
+        bool legacy = label ? exposition::IsLegacyLabelName(n)
+                            : exposition::IsLegacyMetricName(n);
+        std::string q;
+        if (legacy) return n;
+        AppendJsonString(n, &q);
+        return q;
+      };
+      out << name(k.metric_name, false) << "  " << name(k.sample_name, false)
+          << "{";
       for (size_t i = 0; i < k.labels.size(); ++i) {
         std::string v;
         AppendJsonString(ValidUtf8(k.labels[i].second), &v);
-        out << (i ? "," : "") << k.labels[i].first << "=" << v;
+        out << (i ? "," : "") << name(k.labels[i].first, true) << "=" << v;
       }
       out << "}  " << GoFloat(e.value);
       if (contents.layout == ValueLayout::k16) {
@@ -194,7 +205,7 @@ int RunCheck(const MaintenanceOptions& options, std::ostream& out,
   return bad ? kExitProblem : kExitOk;
 }
 
-int RunCollect(const MaintenanceOptions& options, ExpositionFormat format,
+int RunCollect(const MaintenanceOptions& options, Exposition format,
                std::ostream& out, std::ostream& err, bool process_exits) {
   CollectorOptions co;
   co.directory = options.directory;

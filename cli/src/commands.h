@@ -43,7 +43,7 @@ int RunCheck(const MaintenanceOptions& options, std::ostream& out,
 // With process_exits, the caller exits right after: the merge engine's
 // memory is left to the OS instead of being freed piece by piece (a
 // measurable part of a one-shot collect of a large directory).
-int RunCollect(const MaintenanceOptions& options, ExpositionFormat format,
+int RunCollect(const MaintenanceOptions& options, Exposition format,
                std::ostream& out, std::ostream& err,
                bool process_exits = false);
 int RunPrune(const MaintenanceOptions& options, std::ostream& out,

@@ -29,8 +29,9 @@ prometheus_client's format, also written by promdir's C++ writers) on one
 name; the collector's own metrics are under promdir_collector_.
 
 Endpoints:
-  /metrics     merged metrics (text 0.0.4, or OpenMetrics 1.0.0 when asked by
-               Accept; gzip when Accept-Encoding allows it)
+  /metrics     merged metrics (text 0.0.4, or as Accept asks: text 1.0.0,
+               OpenMetrics 1.0.0 or 0.0.1, delimited protobuf; escaping= for
+               UTF-8 names; gzip when Accept-Encoding allows it)
   /            a landing page
   /-/healthy   200 while the process runs (never waits for scrapes, and
                needs no credentials)

@@ -67,17 +67,30 @@ struct Offer {
   ExpositionFormat format;
   std::string_view type;
   std::string_view subtype;
-  std::string_view version;
+  std::string_view version;  // empty: no version parameter (protobuf)
+  bool unversioned;          // a range without version means this one
 };
 
-// Text first: on a full tie (both matched by the same range) it wins.
+// In this order on a full tie (all matched by the same range): text 0.0.4
+// first, so `*/*` gets it.
 constexpr Offer kOffers[] = {
-    {ExpositionFormat::kText004, "text", "plain", "0.0.4"},
-    {ExpositionFormat::kOpenMetrics100, "application", "openmetrics-text", "1.0.0"},
+    {ExpositionFormat::kText004, "text", "plain", "0.0.4", true},
+    {ExpositionFormat::kOpenMetrics100, "application", "openmetrics-text", "1.0.0", true},
+    {ExpositionFormat::kText100, "text", "plain", "1.0.0", false},
+    {ExpositionFormat::kOpenMetrics001, "application", "openmetrics-text", "0.0.1", false},
+    {ExpositionFormat::kProtobuf, "application", "vnd.google.protobuf", "", true},
 };
+
+std::string_view Param(const HeaderElement& range, std::string_view name) {
+  for (const auto& [n, value] : range.params) {
+    if (n == name) return value;
+  }
+  return {};
+}
 
 // How specifically `range` matches `offer`: -1 no match, 0 */*, 1 type/*,
-// 2 type/subtype, 3 type/subtype;version=V.
+// 2 type/subtype, 3 type/subtype;version=V (protobuf: with
+// proto=io.prometheus.client.MetricFamily; encoding, if given, delimited).
 int Specificity(const HeaderElement& range, const Offer& offer) {
   std::string_view v = range.value;
   size_t slash = v.find('/');
@@ -88,10 +101,17 @@ int Specificity(const HeaderElement& range, const Offer& offer) {
   if (type != offer.type) return -1;
   if (subtype == "*") return 1;
   if (subtype != offer.subtype) return -1;
+  if (offer.version.empty()) {
+    std::string proto = Lower(Param(range, "proto"));
+    std::string encoding = Lower(Param(range, "encoding"));
+    if (!encoding.empty() && encoding != "delimited") return -1;
+    if (proto.empty()) return 2;
+    return proto == "io.prometheus.client.metricfamily" ? 3 : -1;
+  }
   for (const auto& [name, value] : range.params) {
     if (name == "version") return value == offer.version ? 3 : -1;
   }
-  return 2;
+  return offer.unversioned ? 2 : -1;
 }
 
 }  // namespace
@@ -124,29 +144,30 @@ std::vector<HeaderElement> ParseHeaderList(std::string_view header) {
   return out;
 }
 
-ExpositionFormat NegotiateFormat(std::string_view accept) {
+Exposition NegotiateFormat(std::string_view accept) {
   if (Trim(accept).empty()) return ExpositionFormat::kText004;
   std::vector<HeaderElement> ranges = ParseHeaderList(accept);
-  ExpositionFormat best = ExpositionFormat::kText004;
+  Exposition best = ExpositionFormat::kText004;
   double best_q = 0;
   int best_position = 1 << 30;
   for (const Offer& offer : kOffers) {
     int specificity = -1;
-    double q = 0;
-    int position = 0;
+    const HeaderElement* match = nullptr;
     for (const HeaderElement& r : ranges) {
       int s = Specificity(r, offer);
       if (s > specificity) {
         specificity = s;
-        q = r.q;
-        position = r.position;
+        match = &r;
       }
     }
-    if (specificity < 0 || q <= 0) continue;
-    if (q > best_q || (q == best_q && position < best_position)) {
+    if (match == nullptr || match->q <= 0) continue;
+    if (match->q > best_q ||
+        (match->q == best_q && match->position < best_position)) {
       best = offer.format;
-      best_q = q;
-      best_position = position;
+      // An unknown scheme, or none, gets underscores.
+      ParseNameEscaping(Lower(Param(*match, "escaping")), &best.escaping);
+      best_q = match->q;
+      best_position = match->position;
     }
   }
   return best;

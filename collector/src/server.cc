@@ -140,7 +140,7 @@ void CollectorServer::Install() {
 }
 
 std::shared_ptr<const CollectorServer::Rendered> CollectorServer::RenderNow(
-    ExpositionFormat format) {
+    Exposition format) {
   auto out = std::make_shared<Rendered>();
   ScrapeStats stats;
   out->body.reserve(last_body_size_.load(std::memory_order_relaxed) + 4096);
@@ -179,8 +179,9 @@ std::shared_ptr<const CollectorServer::Rendered> CollectorServer::RenderNow(
 }
 
 std::shared_ptr<const CollectorServer::Rendered> CollectorServer::RenderShared(
-    ExpositionFormat format) {
-  Flight& flight = flights_[format == ExpositionFormat::kText004 ? 0 : 1];
+    Exposition format) {
+  Flight& flight = flights_[static_cast<size_t>(format.format) * kEscapings +
+                            static_cast<size_t>(format.escaping)];
   std::unique_lock<std::mutex> lock(flight_mu_);
   if (flight.running) {
     const uint64_t joined = flight.generation;
@@ -199,7 +200,7 @@ std::shared_ptr<const CollectorServer::Rendered> CollectorServer::RenderShared(
 }
 
 void CollectorServer::HandleMetrics(const Request& req, Response* res) {
-  ExpositionFormat format = NegotiateFormat(req.get_header_value("Accept"));
+  Exposition format = NegotiateFormat(req.get_header_value("Accept"));
   std::shared_ptr<const Rendered> rendered = RenderShared(format);
   if (!rendered->status.ok()) {
     SendText(req, res, 500,

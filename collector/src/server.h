@@ -85,8 +85,8 @@ class CollectorServer {
     Status status;
     std::string body;
   };
-  std::shared_ptr<const Rendered> RenderShared(ExpositionFormat format);
-  std::shared_ptr<const Rendered> RenderNow(ExpositionFormat format);
+  std::shared_ptr<const Rendered> RenderShared(Exposition format);
+  std::shared_ptr<const Rendered> RenderNow(Exposition format);
 
   const ServerOptions options_;
   Logger* const logger_;
@@ -114,7 +114,11 @@ class CollectorServer {
   };
   std::mutex flight_mu_;
   std::condition_variable flight_cv_;
-  Flight flights_[2];  // by ExpositionFormat
+  // By (ExpositionFormat, NameEscaping): scrapes share a render only when
+  // they ask for the same bytes.
+  static constexpr size_t kFormats = 5;
+  static constexpr size_t kEscapings = 4;
+  Flight flights_[kFormats * kEscapings];
 };
 
 // Runs promdir-collector: binds, serves, and shuts down cleanly on SIGTERM

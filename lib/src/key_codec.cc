@@ -240,6 +240,10 @@ class KeyParser {
 
 }  // namespace
 
+bool NextUtf8CodePoint(std::string_view s, size_t* i, uint32_t* cp) {
+  return *i < s.size() && NextCodePoint(s, i, cp);
+}
+
 bool AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
   size_t i = 0;

@@ -8,6 +8,7 @@
 #ifndef PROMDIR_LIB_SRC_KEY_CODEC_H_
 #define PROMDIR_LIB_SRC_KEY_CODEC_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,6 +27,10 @@ using LabelPairs = std::vector<std::pair<std::string, std::string>>;
 // bytes, as a lone-surrogate decode writes them, are accepted); `out` is
 // then unspecified.
 bool AppendJsonString(std::string_view utf8, std::string* out);
+
+// Decodes the UTF-8 sequence at s[*i] into *cp and advances *i past it.
+// Returns false (and leaves *i) if it is not valid UTF-8.
+bool NextUtf8CodePoint(std::string_view s, size_t* i, uint32_t* cp);
 
 // Builds the key for one sample. `labels` may be in any order; they are
 // sorted by name (code point order). Returns InvalidArgument naming the

@@ -141,10 +141,11 @@ start_collector() {
   fail "promdir-collector did not become ready (see above)"
 }
 
-# start_prometheus TARGET WORKDIR: a real Prometheus on loopback scraping
-# TARGET (host:port) every second; sets PROM_PID and PROM_URL.
+# start_prometheus TARGET WORKDIR [FLAGS...]: a real Prometheus on loopback
+# scraping TARGET (host:port) every second, with FLAGS added to its command
+# line; sets PROM_PID and PROM_URL.
 start_prometheus() {
-  local target=$1 work=$2
+  local target=$1 work=$2; shift 2
   require_cmd prometheus
   local port
   port=$(free_port)
@@ -163,7 +164,7 @@ EOF
     --config.file="$work/prometheus.yml" \
     --storage.tsdb.path="$work/tsdb" \
     --web.listen-address="127.0.0.1:$port" \
-    --log.level=warn
+    --log.level=warn "$@"
   PROM_PID=$BG_PID
   PROM_URL="http://127.0.0.1:$port"
   wait_http "$PROM_URL/-/ready" "$PROM_PID" "$work/prometheus.log" 60

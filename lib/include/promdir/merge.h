@@ -13,8 +13,9 @@
 // files x series); a new file whose entries are those of the last file of
 // its prefix (workers create their series in the same order) is matched
 // byte for byte instead of parsed. Cache entries of vanished files are
-// dropped. Output: families sorted by name; samples by labels, then bucket,
-// count, sum, then numeric `le`.
+// dropped. Output: families sorted by name; samples by labels, then (as
+// client_python gives them) a histogram's _sum, buckets by numeric `le`,
+// _count; a summary's _count, _sum. Names may be any UTF-8.
 //
 // Threads: every method is safe to call from any number of threads at once;
 // scrapes take turns (one lock), and a scrape reads files on up to
@@ -135,7 +136,7 @@ class DirectoryCollector {
   Status Collect(std::vector<MetricFamily>* families, ScrapeStats* stats);
 
   // Collect, then render into *out (appended; no "# EOF").
-  Status Render(ExpositionFormat format, std::string* out, ScrapeStats* stats);
+  Status Render(Exposition format, std::string* out, ScrapeStats* stats);
 
  private:
   class Impl;

@@ -4,42 +4,32 @@
 
 #include "lib/src/float_format.h"
 #include "lib/src/reader/exposition_internal.h"
+#include "lib/src/reader/exposition_names.h"
 
 namespace promdir {
 
+using exposition::AppendEscaped;
+
 namespace {
 
-// Appends s with `\` -> `\\`, newline -> `\n`, and `"` -> `\"` if quote.
-void AppendEscaped(std::string_view s, bool quote, std::string* out) {
-  size_t start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    const char* rep = nullptr;
-    if (c == '\\') rep = "\\\\";
-    else if (c == '\n') rep = "\\n";
-    else if (c == '"' && quote) rep = "\\\"";
-    if (rep == nullptr) continue;
-    out->append(s.data() + start, i - start);
-    out->append(rep);
-    start = i + 1;
-  }
-  out->append(s.data() + start, s.size() - start);
-}
-
-void AppendSample(std::string_view name, const Labels& labels, double value,
-                  std::string* out) {
-  exposition::AppendSeries(name, labels, out);
+void AppendSample(Exposition format, std::string_view name,
+                  const Labels& labels, double value, std::string* out) {
+  exposition::AppendSeries(format.names(), name, labels, out,
+                           exposition::EscapeLegacySampleNames(format));
   exposition::AppendValue(value, out);
 }
 
-void WriteHeaderLines(std::string_view name, std::string_view help,
-                  std::string_view type, bool quote, std::string* out) {
+void WriteHeaderLines(NameEscaping names, std::string_view name,
+                      std::string_view help, std::string_view type, bool quote,
+                      std::string* out) {
+  const size_t at = out->size();
   out->append("# HELP ");
-  out->append(name);
+  exposition::AppendTextName(name, false, names, out);
+  const size_t name_end = out->size();
   out->push_back(' ');
   AppendEscaped(help, quote, out);
   out->append("\n# TYPE ");
-  out->append(name);
+  out->append(*out, at + 7, name_end - at - 7);
   out->push_back(' ');
   out->append(type);
   out->push_back('\n');
@@ -52,16 +42,30 @@ namespace exposition {
 namespace {
 
 template <typename LabelList>
-void AppendSeriesOf(std::string_view name, const LabelList& labels,
-                    std::string* out) {
-  out->append(name);
-  if (labels.empty()) return;
-  out->push_back('{');
+void AppendSeriesOf(NameEscaping names, std::string_view name,
+                    const LabelList& labels, std::string* out,
+                    bool escape_name) {
+  // A quoted metric name goes inside the braces: {"a.b",x="1"}.
+  const bool inside =
+      names == NameEscaping::kAllowUtf8 && !IsLegacyMetricName(name);
+  if (inside) {
+    out->append("{\"");
+    AppendEscaped(name, true, out);
+    out->push_back('"');
+    if (labels.empty()) {
+      out->push_back('}');
+      return;
+    }
+  } else {
+    AppendEscapedName(name, false, names, out, escape_name);
+    if (labels.empty()) return;
+  }
+  out->push_back(inside ? ',' : '{');
   bool first = true;
   for (const auto& [k, v] : labels) {
     if (!first) out->push_back(',');
     first = false;
-    out->append(k);
+    AppendTextName(k, true, names, out);
     out->append("=\"");
     AppendEscaped(v, true, out);
     out->push_back('"');
@@ -103,14 +107,15 @@ bool SampleValid(MetricType type, std::string_view family,
 
 }  // namespace
 
-void AppendSeries(std::string_view name, const Labels& labels,
-                  std::string* out) {
-  AppendSeriesOf(name, labels, out);
+void AppendSeries(NameEscaping names, std::string_view name,
+                  const Labels& labels, std::string* out, bool escape_name) {
+  AppendSeriesOf(names, name, labels, out, escape_name);
 }
 
-void AppendSeries(std::string_view name, std::span<const LabelView> labels,
-                  std::string* out) {
-  AppendSeriesOf(name, labels, out);
+void AppendSeries(NameEscaping names, std::string_view name,
+                  std::span<const LabelView> labels, std::string* out,
+                  bool escape_name) {
+  AppendSeriesOf(names, name, labels, out, escape_name);
 }
 
 void AppendValue(double value, std::string* out) {
@@ -119,11 +124,12 @@ void AppendValue(double value, std::string* out) {
   out->push_back('\n');
 }
 
-void AppendHeader(ExpositionFormat format, std::string_view family,
+void AppendHeader(Exposition format, std::string_view family,
                   std::string_view help, MetricType type, std::string* out) {
-  if (format == ExpositionFormat::kOpenMetrics100) {
+  const NameEscaping names = format.names();
+  if (format.openmetrics()) {
     WriteHeaderLines(
-        family, help,
+        names, family, help,
         type == MetricType::kUntyped ? "unknown" : MetricTypeName(type), true,
         out);
     return;
@@ -131,10 +137,10 @@ void AppendHeader(ExpositionFormat format, std::string_view family,
   if (type == MetricType::kCounter) {
     std::string name(family);
     name += "_total";
-    WriteHeaderLines(name, help, MetricTypeName(type), false, out);
+    WriteHeaderLines(names, name, help, MetricTypeName(type), false, out);
     return;
   }
-  WriteHeaderLines(family, help, MetricTypeName(type), false, out);
+  WriteHeaderLines(names, family, help, MetricTypeName(type), false, out);
 }
 
 // The counter-like samples (_total, _sum, _count, _bucket) are neither NaN
@@ -167,34 +173,36 @@ bool OpenMetricsValid(const MetricFamily& f) {
 
 namespace {
 
-void AppendText(const MetricFamily& f, std::string* out) {
-  exposition::AppendHeader(ExpositionFormat::kText004, f.name, f.help, f.type,
-                           out);
-  for (const Sample& s : f.samples) AppendSample(s.name, s.labels, s.value, out);
+void AppendText(Exposition format, const MetricFamily& f, std::string* out) {
+  exposition::AppendHeader(format, f.name, f.help, f.type, out);
+  for (const Sample& s : f.samples) {
+    AppendSample(format, s.name, s.labels, s.value, out);
+  }
 }
 
-void AppendOpenMetrics(const MetricFamily& f, std::string* out) {
+void AppendOpenMetrics(Exposition format, const MetricFamily& f,
+                       std::string* out) {
+  const NameEscaping names = format.names();
   if (exposition::OpenMetricsValid(f)) {
-    exposition::AppendHeader(ExpositionFormat::kOpenMetrics100, f.name, f.help,
-                             f.type, out);
+    exposition::AppendHeader(format, f.name, f.help, f.type, out);
     for (const Sample& s : f.samples) {
-      AppendSample(s.name, s.labels, s.value, out);
+      AppendSample(format, s.name, s.labels, s.value, out);
     }
     return;
   }
   // Values OpenMetrics does not allow for the type (a NaN or negative
   // counter, a negative _sum): each sample name becomes an `unknown`
   // family of that name, which keeps every value and passes parsers.
-  std::vector<std::string_view> names;
+  std::vector<std::string_view> sample_names;
   for (const Sample& s : f.samples) {
     bool seen = false;
-    for (std::string_view n : names) seen = seen || n == s.name;
-    if (!seen) names.push_back(s.name);
+    for (std::string_view n : sample_names) seen = seen || n == s.name;
+    if (!seen) sample_names.push_back(s.name);
   }
-  for (std::string_view n : names) {
-    WriteHeaderLines(n, f.help, "unknown", true, out);
+  for (std::string_view n : sample_names) {
+    WriteHeaderLines(names, n, f.help, "unknown", true, out);
     for (const Sample& s : f.samples) {
-      if (s.name == n) AppendSample(s.name, s.labels, s.value, out);
+      if (s.name == n) AppendSample(format, s.name, s.labels, s.value, out);
     }
   }
 }
@@ -212,31 +220,73 @@ std::string_view MetricTypeName(MetricType type) {
   return "untyped";
 }
 
-std::string_view ContentType(ExpositionFormat format) {
-  return format == ExpositionFormat::kOpenMetrics100
-             ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
-             : "text/plain; version=0.0.4; charset=utf-8";
+std::string_view NameEscapingName(NameEscaping escaping) {
+  switch (escaping) {
+    case NameEscaping::kUnderscores: return "underscores";
+    case NameEscaping::kAllowUtf8: return "allow-utf-8";
+    case NameEscaping::kDots: return "dots";
+    case NameEscaping::kValues: return "values";
+  }
+  return "underscores";
 }
 
-void AppendFamilies(ExpositionFormat format,
+bool ParseNameEscaping(std::string_view text, NameEscaping* escaping) {
+  for (NameEscaping e : {NameEscaping::kUnderscores, NameEscaping::kAllowUtf8,
+                         NameEscaping::kDots, NameEscaping::kValues}) {
+    if (text == NameEscapingName(e)) {
+      *escaping = e;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string ContentType(Exposition format) {
+  std::string type;
+  switch (format.format) {
+    case ExpositionFormat::kText004:
+      return "text/plain; version=0.0.4; charset=utf-8";
+    case ExpositionFormat::kOpenMetrics001:
+      return "application/openmetrics-text; version=0.0.1; charset=utf-8";
+    case ExpositionFormat::kText100:
+      type = "text/plain; version=1.0.0; charset=utf-8";
+      break;
+    case ExpositionFormat::kOpenMetrics100:
+      type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+      break;
+    case ExpositionFormat::kProtobuf:
+      type = "application/vnd.google.protobuf; "
+             "proto=io.prometheus.client.MetricFamily; encoding=delimited";
+      break;
+  }
+  type += "; escaping=";
+  type += NameEscapingName(format.escaping);
+  return type;
+}
+
+void AppendFamilies(Exposition format,
                     const std::vector<MetricFamily>& families,
                     std::string* out) {
+  if (format.format == ExpositionFormat::kProtobuf) {
+    exposition::AppendProtobuf(format.names(), families, out);
+    return;
+  }
   size_t estimate = 0;
   for (const MetricFamily& f : families) {
     estimate += 64 + f.help.size() + f.samples.size() * 64;
   }
   out->reserve(out->size() + estimate);
   for (const MetricFamily& f : families) {
-    if (format == ExpositionFormat::kOpenMetrics100) {
-      AppendOpenMetrics(f, out);
+    if (format.openmetrics()) {
+      AppendOpenMetrics(format, f, out);
     } else {
-      AppendText(f, out);
+      AppendText(format, f, out);
     }
   }
 }
 
-void AppendEof(ExpositionFormat format, std::string* out) {
-  if (format == ExpositionFormat::kOpenMetrics100) out->append("# EOF\n");
+void AppendEof(Exposition format, std::string* out) {
+  if (format.openmetrics()) out->append("# EOF\n");
 }
 
 }  // namespace promdir

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "lib/src/key_codec.h"
 #include "promdir/exposition.h"
@@ -16,19 +17,36 @@
 namespace promdir::exposition {
 
 // Appends `name{k="v",...}` (label values escaped; no braces without
-// labels). The same in both formats.
-void AppendSeries(std::string_view name, const Labels& labels, std::string* out);
+// labels), names written as `names` has them (under kAllowUtf8 a quoted
+// metric name goes inside the braces: `{"a.b",k="v"}`). The same in every
+// text format. `escape_name`: escape a legacy sample name too (see
+// AppendEscapedName and EscapeLegacySampleNames).
+void AppendSeries(NameEscaping names, std::string_view name,
+                  const Labels& labels, std::string* out,
+                  bool escape_name = false);
 // The same for labels viewed elsewhere (the merge engine's key table).
-void AppendSeries(std::string_view name, std::span<const LabelView> labels,
-                  std::string* out);
+void AppendSeries(NameEscaping names, std::string_view name,
+                  std::span<const LabelView> labels, std::string* out,
+                  bool escape_name = false);
+
+// True iff `format` escapes legacy sample names too: OpenMetrics under
+// kValues, as client_python writes it.
+inline bool EscapeLegacySampleNames(Exposition format) {
+  return format.openmetrics() && format.names() == NameEscaping::kValues;
+}
 
 // Appends " <value>\n".
 void AppendValue(double value, std::string* out);
 
 // Appends the # HELP and # TYPE lines of a family as `format` names it
 // (text: a counter as <name>_total; OpenMetrics: untyped as unknown).
-void AppendHeader(ExpositionFormat format, std::string_view family,
+void AppendHeader(Exposition format, std::string_view family,
                   std::string_view help, MetricType type, std::string* out);
+
+// Appends each family as one length-delimited MetricFamily message.
+void AppendProtobuf(NameEscaping names,
+                    const std::vector<MetricFamily>& families,
+                    std::string* out);
 
 // True iff OpenMetrics accepts `f` under its own type; otherwise
 // AppendFamilies writes it as `unknown` families, one per sample name.

@@ -24,19 +24,10 @@ bool AllZero(const char* p, size_t n) {
   return n <= kZeroProbe && std::memcmp(p, kZeros, n) == 0;
 }
 
-bool IsNameStart(char c, bool colon) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-         (colon && c == ':');
-}
-
-// [a-zA-Z_:][a-zA-Z0-9_:]* for metric names, without ':' for labels.
-bool ValidName(std::string_view s, bool colon) {
-  if (s.empty() || !IsNameStart(s[0], colon)) return false;
-  for (char c : s.substr(1)) {
-    if (!IsNameStart(c, colon) && !(c >= '0' && c <= '9')) return false;
-  }
-  return true;
-}
+// client_python (>= 0.22) accepts any non-empty UTF-8 metric and label name
+// (the key parser has checked the UTF-8); the exposition escapes the ones
+// that are not legacy names as the scrape asks.
+bool ValidName(std::string_view s) { return !s.empty(); }
 
 }  // namespace
 
@@ -255,17 +246,17 @@ BadReason CheckKey(std::string_view key, FileType type, std::string* why,
     }
     return BadReason::kBadKey;
   }
-  if (!ValidName(k.metric_name, true)) {
-    *why = "key has an invalid metric name";
+  if (!ValidName(k.metric_name)) {
+    *why = "key has an empty metric name";
     return BadReason::kBadKey;
   }
-  if (!ValidName(k.sample_name, true)) {
-    *why = "key has an invalid sample name";
+  if (!ValidName(k.sample_name)) {
+    *why = "key has an empty sample name";
     return BadReason::kBadKey;
   }
   for (const auto& [name, value] : k.labels) {
-    if (!ValidName(name, false)) {
-      *why = "key has an invalid label name";
+    if (!ValidName(name)) {
+      *why = "key has an empty label name";
       return BadReason::kBadKey;
     }
     if (type == FileType::kHistogram && name == "le" &&

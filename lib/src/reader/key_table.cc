@@ -5,6 +5,7 @@
 
 #include "lib/src/float_format.h"
 #include "lib/src/reader/exposition_internal.h"
+#include "lib/src/reader/exposition_names.h"
 
 namespace promdir::reader {
 
@@ -85,8 +86,8 @@ uint32_t KeyTable::InternFamily(std::string_view name) {
 uint32_t KeyTable::InternSeries(uint32_t family, std::string_view sample,
                                 std::span<const LabelView> labels,
                                 std::string_view skip) {
-  // The exposed text names the series: label names are identifiers and
-  // values are escaped, so distinct (sample, labels) give distinct texts.
+  // The exposed text names the series: legacy label names are identifiers
+  // and values are escaped, so distinct (sample, labels) give distinct texts.
   std::span<const LabelView> use = labels;
   if (!skip.empty()) {
     kept_.clear();
@@ -95,8 +96,16 @@ uint32_t KeyTable::InternSeries(uint32_t family, std::string_view sample,
     }
     use = kept_;
   }
+  // A series with a name that is not a legacy one is named by its quoted
+  // text ({"a.b","c d"="v"}), which is as unambiguous.
+  bool legacy = sample.empty() || exposition::IsLegacyMetricName(sample);
+  for (const LabelView& p : use) {
+    legacy = legacy && exposition::IsLegacyLabelName(p.first);
+  }
   text_.clear();
-  exposition::AppendSeries(sample, use, &text_);
+  exposition::AppendSeries(
+      legacy ? NameEscaping::kUnderscores : NameEscaping::kAllowUtf8, sample,
+      use, &text_);
   const uint32_t h = SeriesHash(family, text_);
   uint32_t found = series_index_.Find(h, [&](uint32_t id) {
     return series_[id].family == family && series_[id].text == text_;
@@ -105,9 +114,24 @@ uint32_t KeyTable::InternSeries(uint32_t family, std::string_view sample,
   const uint32_t id = static_cast<uint32_t>(series_.size());
   Series& s = series_.emplace_back();  // chunked: references stay valid
   s.family = family;
+  s.legacy = legacy;
   s.text = arena_.Copy(text_);
-  s.sample_name = s.text.substr(0, sample.size());
-  if (!use.empty()) {
+  if (!legacy) {
+    // Names and values are copied: the text quotes them.
+    s.sample_name = arena_.Copy(sample);
+    if (!use.empty()) {
+      auto* copy = static_cast<LabelView*>(arena_.Allocate(
+          use.size() * sizeof(LabelView), alignof(LabelView)));
+      for (size_t i = 0; i < use.size(); ++i) {
+        new (copy + i) LabelView(arena_.Copy(use[i].first),
+                                 arena_.Copy(use[i].second));
+      }
+      s.labels = {copy, use.size()};
+    }
+  } else {
+    s.sample_name = s.text.substr(0, sample.size());
+  }
+  if (legacy && !use.empty()) {
     // Label names, and values that need no escaping, are viewed in the
     // text itself: `sample{name="value",...}`.
     auto* copy = static_cast<LabelView*>(
@@ -144,6 +168,8 @@ void KeyTable::DeriveBucket(uint32_t id) {
   const std::string& fname = families_[family];
   s.has_le = true;
   s.le = *bound;
+  if (bucketed_.size() <= family) bucketed_.resize(family + 1, false);
+  bucketed_[family] = true;
   uint32_t group = InternSeries(family, "", s.labels, "le");
   count_name_.assign(fname).append("_count");
   uint32_t count = InternSeries(family, count_name_, s.labels, "le");
@@ -186,12 +212,15 @@ uint32_t KeyTable::WithoutPid(uint32_t id) {
 
 namespace {
 
-int SuffixRank(std::string_view sample, std::string_view family) {
+// client_python's order: a histogram series gives _sum, its buckets, then
+// _count; a summary _count, then _sum.
+int SuffixRank(std::string_view sample, std::string_view family,
+               bool histogram) {
   if (sample.size() > family.size() && sample.starts_with(family)) {
     std::string_view suffix = sample.substr(family.size());
-    if (suffix == "_bucket") return 0;
-    if (suffix == "_count") return 1;
-    if (suffix == "_sum") return 2;
+    if (suffix == "_sum") return histogram ? 0 : 2;
+    if (suffix == "_bucket") return 1;
+    if (suffix == "_count") return histogram ? 2 : 1;
   }
   return 3;
 }
@@ -222,7 +251,8 @@ const std::vector<uint32_t>& KeyTable::Ranks() {
     const Series& s = series_[i];
     Key& k = keys[i];
     k.family = fam_rank[s.family];
-    k.suffix = SuffixRank(s.sample_name, families_[s.family]);
+    k.suffix = SuffixRank(s.sample_name, families_[s.family],
+                          s.family < bucketed_.size() && bucketed_[s.family]);
     k.at = arena.size();
     for (const auto& [name, value] : s.labels) {
       if (name == "le") continue;

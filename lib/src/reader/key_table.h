@@ -50,6 +50,10 @@ struct Series {
   uint32_t count = kNoId;        // a group's <family>_count series
   double le = 0;                 // a canonical bucket's upper bound
   bool has_le = false;           // labels hold a numeric `le`
+  // Every name is a legacy one, so `text` is how every escaping but dots
+  // writes it (else `text` quotes them: {"a.b",x="1"}, and sample_name and
+  // labels are copies).
+  bool legacy = true;
   std::string_view text;         // `sample_name{labels}` as exposed
 };
 
@@ -97,8 +101,8 @@ class KeyTable {
   uint32_t WithoutPid(uint32_t series);
 
   // The position of every series in exposition order: by family name, then
-  // labels without `le`, then bucket < count < sum < other sample names,
-  // then numeric `le`. Recomputed only when series were added.
+  // labels without `le`, then (a family with buckets) sum < bucket < count
+  // or (others) count < sum, then other sample names, then numeric `le`. Recomputed only when series were added.
   const std::vector<uint32_t>& Ranks();
   // Whether Ranks() would return without sorting.
   bool RanksCurrent() const { return ranks_.size() == series_.size(); }
@@ -138,6 +142,7 @@ class KeyTable {
   std::string text_;                // InternSeries' text buffer
   std::vector<LabelView> kept_;     // InternSeries' labels without `skip`
   std::string count_name_, bucket_name_;  // DeriveBucket's
+  std::vector<bool> bucketed_;  // per family: has a numeric `le` series
   std::vector<uint32_t> ranks_;
   std::vector<uint32_t> order_;
 };

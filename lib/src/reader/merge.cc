@@ -209,7 +209,7 @@ Status DirectoryCollector::Collect(std::vector<MetricFamily>* families,
   return Status::OK();
 }
 
-Status DirectoryCollector::Render(ExpositionFormat format, std::string* out,
+Status DirectoryCollector::Render(Exposition format, std::string* out,
                                   ScrapeStats* stats) {
   Plan plan;
   Status s = impl_->Collect(&plan, stats);

@@ -211,7 +211,8 @@ void AppendWithPid(const Series& s, uint32_t split, const std::string& pid,
 // The merged view as the model (prometheus-cpp and AppendFamilies).
 MetricFamily ToModel(const Plan& plan, const PlanFamily& pf);
 // Renders the plan; the same bytes as AppendFamilies on its model.
-void RenderPlan(const Plan& plan, ExpositionFormat format, std::string* out);
+// Protobuf goes through the model, family by family.
+void RenderPlan(const Plan& plan, Exposition format, std::string* out);
 
 }  // namespace merge_detail
 

@@ -92,11 +92,17 @@ bool OpenMetricsValid(const Plan& plan, const PlanFamily& pf) {
 // Renders the plan; the same bytes as AppendFamilies on its model.
 namespace {
 
-void AppendSamples(const Plan& plan, const PlanFamily& pf, size_t from,
-                   size_t to, std::string* out) {
+void AppendSamples(const Plan& plan, const PlanFamily& pf, Exposition format,
+                   size_t from, size_t to, std::string* out) {
+  const NameEscaping names = format.names();
+  const bool escape_all = exposition::EscapeLegacySampleNames(format);
   for (size_t i = from; i < to; ++i) {
     const PlanSample& s = pf.samples[i];
-    if (s.writer == kNoId) {
+    if (!s.series->legacy || names == NameEscaping::kDots || escape_all) {
+      // Names to escape or quote: written from the labels.
+      exposition::AppendSeries(names, s.series->sample_name, LabelsOf(plan, s),
+                               out, escape_all);
+    } else if (s.writer == kNoId) {
       out->append(s.series->text);
     } else {
       AppendWithPid(*s.series, s.pid_split, plan.writer_labels[s.writer], out);
@@ -108,7 +114,7 @@ void AppendSamples(const Plan& plan, const PlanFamily& pf, size_t from,
 // Renders families [first, last) whole, with the samples of family `first`
 // from `skip` on (no header when skip > 0: the other half wrote it), and
 // of family `last` (if any) up to `upto`, with its header.
-void RenderRange(const Plan& plan, ExpositionFormat format, size_t first,
+void RenderRange(const Plan& plan, Exposition format, size_t first,
                  size_t skip, size_t last, size_t upto, std::string* out) {
   for (size_t f = first; f < last || (f == last && upto > 0 &&
                                        f < plan.families.size());
@@ -117,14 +123,14 @@ void RenderRange(const Plan& plan, ExpositionFormat format, size_t first,
     const size_t from = f == first ? skip : 0;
     const size_t to = f == last ? upto : pf.samples.size();
     if (from == 0) {
-      if (format == ExpositionFormat::kOpenMetrics100 &&
-          to == pf.samples.size() && !OpenMetricsValid(plan, pf)) {
+      if (format.openmetrics() && to == pf.samples.size() &&
+          !OpenMetricsValid(plan, pf)) {
         AppendFamilies(format, {ToModel(plan, pf)}, out);
         continue;
       }
       exposition::AppendHeader(format, *pf.name, *pf.help, pf.type, out);
     }
-    AppendSamples(plan, pf, from, to, out);
+    AppendSamples(plan, pf, format, from, to, out);
   }
 }
 
@@ -138,9 +144,46 @@ size_t Estimate(const Plan& plan) {
   return estimate;
 }
 
+// Protobuf: each family through the model, whole families in two halves
+// (by sample count) on two threads when the view is large.
+void RenderFamilies(const Plan& plan, Exposition format, size_t first,
+                    size_t last, std::string* out) {
+  std::vector<MetricFamily> one(1);
+  for (size_t f = first; f < last; ++f) {
+    one[0] = ToModel(plan, plan.families[f]);
+    AppendFamilies(format, one, out);
+  }
+}
+
+void RenderProtobuf(const Plan& plan, Exposition format, std::string* out) {
+  size_t total = 0;
+  for (const PlanFamily& pf : plan.families) total += pf.samples.size();
+  const size_t n = plan.families.size();
+  if (total < 8192) {
+    RenderFamilies(plan, format, 0, n, out);
+    return;
+  }
+  size_t mid = 0;
+  for (size_t seen = 0; mid < n && seen < total / 2; ++mid) {
+    seen += plan.families[mid].samples.size();
+  }
+  // About half a text body; growing the buffers costs more than this.
+  out->reserve(out->size() + Estimate(plan) / 2);
+  std::string second;
+  second.reserve(Estimate(plan) / 4 + 4096);
+  std::thread other([&] { RenderFamilies(plan, format, mid, n, &second); });
+  RenderFamilies(plan, format, 0, mid, out);
+  other.join();
+  out->append(second);
+}
+
 }  // namespace
 
-void RenderPlan(const Plan& plan, ExpositionFormat format, std::string* out) {
+void RenderPlan(const Plan& plan, Exposition format, std::string* out) {
+  if (format.format == ExpositionFormat::kProtobuf) {
+    RenderProtobuf(plan, format, out);
+    return;
+  }
   size_t total = 0;
   for (const PlanFamily& pf : plan.families) total += pf.samples.size();
   const size_t n = plan.families.size();
@@ -161,7 +204,7 @@ void RenderPlan(const Plan& plan, ExpositionFormat format, std::string* out) {
     }
     seen += size;
   }
-  if (mid < n && at > 0 && format == ExpositionFormat::kOpenMetrics100 &&
+  if (mid < n && at > 0 && format.openmetrics() &&
       !OpenMetricsValid(plan, plan.families[mid])) {
     ++mid;
     at = 0;

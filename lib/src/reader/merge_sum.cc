@@ -27,8 +27,8 @@ uint32_t DirectoryCollector::Impl::PidSplit(uint32_t sid) {
     split = static_cast<uint32_t>(s.sample_name.size() + 1);  // after '{'
   } else {
     std::string head;
-    exposition::AppendSeries(s.sample_name, s.labels.first(after - s.labels.begin()),
-                             &head);
+    exposition::AppendSeries(NameEscaping::kUnderscores, s.sample_name,
+                             s.labels.first(after - s.labels.begin()), &head);
     split = static_cast<uint32_t>(head.size());  // after the ','
   }
   pid_split_[sid] = split;
@@ -194,7 +194,7 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
   }
 
   // Touched series by family, each list in rank order (families sorted by
-  // name; samples by labels, then bucket, count, sum, then `le`).
+  // name; samples by labels, then sum, buckets by `le`, count).
   if (sorter.joinable()) sorter.join();
   const std::vector<uint32_t>& rank = table_->Ranks();
   const std::vector<uint32_t>& by_rank = table_->RankOrder();
@@ -321,7 +321,8 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
           const std::string& id = files[a.file].name.id;
           plan->writers.push_back(id);
           std::string label;
-          exposition::AppendSeries("", {{"pid", id}}, &label);
+          exposition::AppendSeries(NameEscaping::kUnderscores, "",
+                                   Labels{{"pid", id}}, &label);
           plan->writer_labels.push_back(label.substr(1, label.size() - 2));
         }
         pf.samples.push_back(PlanSample{&table_->series(a.series), a.value,
