@@ -147,11 +147,11 @@ int main(int argc, char** argv) {
       "      workers that exit after 500 iterations and are replaced, reusing\n"
       "      their ids (files continue) until 30 s have passed.\n"};
   app.get_formatter()->column_width(34);
-  const char* env_dir = std::getenv("PROMETHEUS_MULTIPROC_DIR");
-  if (env_dir && *env_dir) cfg.dir = env_dir;
+  cfg.dir = promdir::DirectoryFromEnvironment();
   app.add_option(
       "--dir", cfg.dir,
-      "The multiprocess directory (default: $PROMETHEUS_MULTIPROC_DIR)");
+      "The multiprocess directory (default: $PROMETHEUS_MULTIPROC_DIR, else "
+      "$prometheus_multiproc_dir)");
   app.add_option("--workers", cfg.workers, "Worker processes to fork")
       ->check(CLI::Range(1, 10000));
   app.add_option("--iterations", cfg.iterations,

@@ -12,6 +12,7 @@
 #include "lib/src/reader/exposition_names.h"
 #include "promdir/merge.h"
 #include "promdir/reader.h"
+#include "promdir/directory.h"
 
 namespace promdir::cli {
 
@@ -53,11 +54,7 @@ std::string Pad(const std::string& s, size_t width) {
 
 std::string ResolveDirectory(const std::string& flag) {
   if (!flag.empty()) return flag;
-  if (const char* d = std::getenv("PROMETHEUS_MULTIPROC_DIR"); d && *d)
-    return d;
-  if (const char* d = std::getenv("prometheus_multiproc_dir"); d && *d)
-    return d;
-  return "";
+  return DirectoryFromEnvironment();
 }
 
 int ExitCodeFor(const Status& status) {

@@ -3,6 +3,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "promdir/directory.h"
+
 namespace promdir::http {
 namespace {
 
@@ -97,13 +99,8 @@ Status ResolveDirectory(
     *dir = flag;
     return Status::OK();
   }
-  for (const char* name : {"PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"}) {
-    const char* value = getenv(name);
-    if (value != nullptr && *value != '\0') {
-      *dir = value;
-      return Status::OK();
-    }
-  }
+  *dir = DirectoryFromEnvironment(getenv);
+  if (!dir->empty()) return Status::OK();
   return Status::InvalidArgument(
       "no metrics directory: pass --dir DIR, or set PROMETHEUS_MULTIPROC_DIR "
       "(or the older prometheus_multiproc_dir)");

@@ -10,6 +10,7 @@
 
 #include "promdir/builder.h"
 #include "promdir/counter.h"
+#include "promdir/directory.h"
 #include "promdir/exposition.h"
 #include "promdir/family.h"
 #include "promdir/file_format.h"

@@ -1,5 +1,7 @@
 #include "promdir/options.h"
 
+#include "promdir/directory.h"
+
 #include <cstdlib>
 #include <stdexcept>
 
@@ -16,11 +18,7 @@ const char* Get(const char* name) {
 
 Result<Options> Options::TryFromEnvironment() {
   Options o;
-  if (const char* d = Get("PROMETHEUS_MULTIPROC_DIR"); d && *d) {
-    o.directory = d;
-  } else if (const char* d2 = Get("prometheus_multiproc_dir"); d2 && *d2) {
-    o.directory = d2;
-  }
+  o.directory = DirectoryFromEnvironment();
   if (const char* id = Get("PROMDIR_WORKER_ID")) {
     std::string v = id;
     if (v.empty() || v.find('/') != std::string::npos) {
