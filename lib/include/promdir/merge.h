@@ -113,6 +113,12 @@ struct ScrapeStats {
   // whether a file is open for writing (see promdir/liveness.h): why, and
   // what to change. Such files are shown and never deleted or folded.
   std::string liveness_unavailable;
+  // 1 when this scrape read without the directory's lock because another
+  // process held it past the bound (kReadLockTimeoutMs, 2 s): a compactor
+  // stuck mid-commit or a hostile holder. Such a scrape may count files of
+  // a compaction in progress twice or not at all; it never hangs. Log it.
+  uint64_t lock_timeouts = 0;
+  std::string lock_timeout_message;
 };
 
 class DirectoryCollector {
