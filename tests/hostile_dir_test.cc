@@ -183,6 +183,16 @@ TEST_CASE("a symlink or FIFO under a lock's name is never followed or "
     CHECK(!guard.held());
   }
   CHECK(ElapsedMs(t0) < 1000);
+
+  // The same for the journal: refused, never waited on.
+  REQUIRE(::mkfifo((dir + "/" + kJournalName).c_str(), 0644) == 0);
+  t0 = std::chrono::steady_clock::now();
+  std::set<std::string> hidden;
+  CHECK(!HiddenByCompaction(Env::Default(), dir, {"counter_1.db"}, &hidden)
+             .ok());
+  CompactionJournal journal;
+  CHECK(ReadJournal(Env::Default(), dir, &journal).IsCorruption());
+  CHECK(ElapsedMs(t0) < 1000);
 }
 
 TEST_CASE("a lock held by a foreign process bounds the wait") {

@@ -11,7 +11,8 @@
 #      a scrape answer within the bound (2 s wait), /-/healthy at once, and
 #      `promdir compact` gives up with "busy" instead of hanging.
 #   C. A journal naming `../victim` (with the victim's real device and inode):
-#      refused as corrupt, the victim untouched.
+#      refused as corrupt, the victim untouched; a FIFO as the journal is
+#      refused without blocking.
 #   D. wipe deletes metrics files and promdir's bookkeeping only, never
 #      *.db-looking junk.
 source "$(dirname "$0")/lib.bash"
@@ -162,6 +163,18 @@ grep -q 'bad source record' <<<"$msg" || fail "compact's error does not say why:
 got=$("$PROMDIR" collect --dir "$D" | total_of)
 [[ $got == 2 ]] || fail "collect beside a hostile journal: hits_total $got, want 2"
 log "C: a journal naming ../victim refused: $msg"
+# A FIFO under the journal's name: opened without blocking, refused.
+rm "$D/.promdir-compact.journal"
+mkfifo "$D/.promdir-compact.journal"
+got=$(timeout 10 "$PROMDIR" collect --dir "$D" | total_of) ||
+  fail "collect hung on a FIFO planted as the journal"
+[[ $got == 2 ]] || fail "collect beside a FIFO journal: hits_total $got, want 2"
+set +e
+msg=$(timeout 10 "$PROMDIR" compact --dir "$D" 2>&1)
+rc=$?
+set -e
+((rc == 1)) || fail "compact beside a FIFO journal: exit $rc, want 1: $msg"
+log "C: a FIFO journal refused without blocking: $msg"
 
 # --- D. wipe deletes only metrics files and bookkeeping.
 D="$WORK/d"
