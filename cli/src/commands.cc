@@ -234,6 +234,9 @@ int RunCollect(const MaintenanceOptions& options, Exposition format,
   if (!stats.liveness_unavailable.empty()) {
     err << "promdir collect: " << stats.liveness_unavailable << "\n";
   }
+  if (stats.lock_timeouts > 0) {
+    err << "promdir collect: " << stats.lock_timeout_message << "\n";
+  }
   out << body;
   return kExitOk;
 }

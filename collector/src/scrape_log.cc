@@ -17,6 +17,10 @@ void LogScrapeNews(Logger* logger, const ScrapeStats& stats) {
                  "would reject the whole scrape)",
                  {{"series", series}});
   }
+  if (stats.lock_timeouts > 0) {
+    logger->Warn("scraping without the directory lock",
+                 {{"error", stats.lock_timeout_message}});
+  }
   if (!stats.liveness_unavailable.empty()) {
     logger->Warn("cannot tell live writers from dead ones by the kernel",
                  {{"error", stats.liveness_unavailable}});

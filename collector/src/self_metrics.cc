@@ -74,6 +74,7 @@ void SelfMetrics::RecordScrape(const ScrapeStats& stats, bool ok) {
   bad_files_ = stats.bad_files_by_reason;
   pruned_series_ = stats.pruned_series;
   pruned_files_ += stats.pruned_files;
+  lock_timeouts_ += stats.lock_timeouts;
   cache_hits_ += stats.cache_hits;
   cache_misses_ += stats.cache_misses;
   files_unchanged_ = stats.files_unchanged;
@@ -172,6 +173,10 @@ std::vector<MetricFamily> SelfMetrics::Snapshot() const {
   out.push_back(Counter("pruned_files",
                         "live* gauge files of dead writers deleted.",
                         static_cast<double>(pruned_files_)));
+  out.push_back(Counter("dir_lock_timeouts",
+                        "Scrapes that read without the directory's lock "
+                        "because another process held it for more than 2 s.",
+                        static_cast<double>(lock_timeouts_)));
   out.push_back(Counter("cache_hits",
                         "Files whose earlier parse a scrape reused.",
                         static_cast<double>(cache_hits_)));

@@ -69,6 +69,7 @@ class SelfMetrics {
   std::map<std::string, uint64_t> bad_files_;
   uint64_t pruned_series_ = 0;
   uint64_t pruned_files_ = 0;
+  uint64_t lock_timeouts_ = 0;
   uint64_t cache_hits_ = 0;
   uint64_t cache_misses_ = 0;
   uint64_t files_unchanged_ = 0;

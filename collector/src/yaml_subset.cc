@@ -121,7 +121,7 @@ class Parser {
         s = Inline(rest, line.number, depth, &value);
       }
       if (!s.ok()) return s;
-      out->map.emplace_back(std::move(key), std::move(value));
+      out->map.push_back(YamlEntry{std::move(key), std::move(value)});
     }
     return Status::OK();
   }
@@ -321,7 +321,7 @@ class Parser {
       Status s = FlowItem(t, i, line, depth, is_map ? "}" : "]", &value);
       if (!s.ok()) return s;
       if (is_map) {
-        out->map.emplace_back(std::move(key), std::move(value));
+        out->map.push_back(YamlEntry{std::move(key), std::move(value)});
       } else {
         out->list.push_back(std::move(value));
       }

@@ -22,6 +22,8 @@
 
 namespace promdir::http {
 
+struct YamlEntry;
+
 struct YamlNode {
   enum class Kind { kNull, kScalar, kMap, kList };
   Kind kind = Kind::kNull;
@@ -29,11 +31,18 @@ struct YamlNode {
   std::string scalar;  // kScalar: the value, quotes removed and unescaped
   bool quoted = false;
   // kMap: keys in file order with their nodes; keys are unique.
-  std::vector<std::pair<std::string, YamlNode>> map;
+  std::vector<YamlEntry> map;
   std::vector<YamlNode> list;  // kList
 
   // The value of `key` in a map, or nullptr.
   const YamlNode* Find(std::string_view key) const;
+};
+
+// One key of a map and its node. (A named struct, not a std::pair: a pair
+// of an incomplete YamlNode is not allowed inside YamlNode itself.)
+struct YamlEntry {
+  std::string key;
+  YamlNode value;
 };
 
 inline constexpr size_t kMaxYamlBytes = 1 << 20;

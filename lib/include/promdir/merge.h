@@ -121,6 +121,12 @@ struct ScrapeStats {
   uint64_t series_held = 0;
   uint64_t key_table_bytes = 0;
   uint64_t key_releases = 0;  // 1 if this scrape released the key table
+  // 1 when this scrape read without the directory's lock because another
+  // process held it past the bound (kReadLockTimeoutMs, 2 s): a compactor
+  // stuck mid-commit or a hostile holder. Such a scrape may count files of
+  // a compaction in progress twice or not at all; it never hangs. Log it.
+  uint64_t lock_timeouts = 0;
+  std::string lock_timeout_message;
 };
 
 class DirectoryCollector {

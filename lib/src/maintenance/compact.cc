@@ -70,11 +70,17 @@ bool SafeName(const std::string& name) {
          name.find('\n') == std::string::npos;
 }
 
+// Creates `path` afresh (mode 0644 before the umask) and writes `data`. A
+// stale file or a planted symlink under the name is unlinked first (the
+// link, not its target), and the create is exclusive: it never follows a
+// symlink or writes into a file someone else made meanwhile.
 Status WriteWholeFile(Env* env, const std::string& path,
                       const std::string& data, FileInfo* info) {
   int fd = -1;
-  Status s =
-      env->Open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644, &fd);
+  Status s = env->Unlink(path);
+  if (!s.ok() && !s.IsNotFound()) return s;
+  s = env->Open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                0644, &fd);
   if (!s.ok()) return s;
   s = env->WriteAt(fd, 0, data.data(), data.size());
   if (s.ok()) s = env->Sync(fd);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include "lib/src/env.h"
+#include "lib/src/reader/dir_guard.h"
 
 namespace promdir::maintenance {
 
@@ -10,12 +11,18 @@ Status DirLock::Acquire(const std::string& path, bool exclusive, bool wait,
                         const std::string& what) {
   Release();
   int fd = -1;
-  Status s = env_->Open(path, O_RDWR | O_CREAT | O_NOFOLLOW, 0644, &fd);
+  Status s = OpenLockFile(env_, path, &fd);
   if (!s.ok()) return s;
-  s = env_->Lock(fd, exclusive, wait);
+  s = LockWithin(env_, fd, exclusive, wait ? kCommitLockTimeoutMs : 0);
   if (!s.ok()) {
     env_->Close(fd);
-    if (s.IsBusy()) return Status::Busy(what + " (" + path + " is locked)");
+    if (s.IsBusy()) {
+      return Status::Busy(what + " (" + path + " is locked" +
+                          (wait ? " for more than " +
+                                      std::to_string(kCommitLockTimeoutMs /
+                                                     1000) +
+                                      " s" : "") + ")");
+    }
     return s;
   }
   fd_ = fd;

@@ -24,8 +24,10 @@ class DirLock {
   DirLock(const DirLock&) = delete;
   DirLock& operator=(const DirLock&) = delete;
 
-  // Opens (creating) `path` and locks it. Without wait, Busy naming `what`
-  // if another holder conflicts.
+  // Opens (creating; never through a symlink, only a regular file) `path`
+  // and locks it. Busy naming `what` if another holder conflicts, at once
+  // without wait, after kCommitLockTimeoutMs with it (a stuck or hostile
+  // holder never hangs the caller).
   Status Acquire(const std::string& path, bool exclusive, bool wait,
                  const std::string& what);
   void Release();

@@ -188,7 +188,10 @@ Status Wipe(const MaintenanceOptions& options, bool force,
                              maintenance::IsTempName(name);
     // A writer's file being created: removed too, unless a writer holds it.
     const bool writer_temp = format::IsWriterTempName(name);
-    if (!bookkeeping && !writer_temp && !name.ends_with(".db")) continue;
+    // Only names promdir or a client writes: never other *.db-looking junk.
+    if (!bookkeeping && !writer_temp && !format::ParseFileName(name)) {
+      continue;
+    }
     FileInfo info;
     s = env->LinkStat(path, &info);
     if (s.IsNotFound()) continue;

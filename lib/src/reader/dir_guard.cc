@@ -2,17 +2,58 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "lib/src/dir_names.h"
 #include "lib/src/env.h"
+#include "lib/src/format.h"
 
 namespace promdir {
 
-ReadGuard::ReadGuard(Env* env, const std::string& dir) : env_(env) {
-  int fd = -1;
-  if (!env_->Open(dir + "/" + kDirLockName, O_RDWR | O_CREAT, 0644, &fd).ok() &&
-      !env_->Open(dir + "/" + kDirLockName, O_RDONLY, 0, &fd).ok()) {
-    return;
+Status OpenLockFile(Env* env, const std::string& path, int* fd) {
+  // Never through a symlink (O_NOFOLLOW), never blocking on a FIFO planted
+  // under the name (O_NONBLOCK), and only a regular file is used.
+  const int flags = O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+  Status s = env->Open(path, O_RDWR | O_CREAT | flags, 0644, fd);
+  if (!s.ok()) {
+    Status r = env->Open(path, O_RDONLY | flags, 0, fd);
+    if (!r.ok()) return s;
   }
-  if (!env_->Lock(fd, /*exclusive=*/false, /*wait=*/true).ok()) {
+  FileInfo info;
+  s = env->Stat(*fd, &info);
+  if (s.ok() && !info.is_regular) {
+    s = Status::InvalidArgument(path + ": not a regular file; not used");
+  }
+  if (!s.ok()) {
+    env->Close(*fd);
+    *fd = -1;
+  }
+  return s;
+}
+
+Status LockWithin(Env* env, int fd, bool exclusive, int timeout_ms) {
+  if (timeout_ms < 0) return env->Lock(fd, exclusive, /*wait=*/true);
+  const uint64_t deadline =
+      env->NowMonotonicNanos() + static_cast<uint64_t>(timeout_ms) * 1000000;
+  int pause_us = 200;
+  while (true) {
+    Status s = env->Lock(fd, exclusive, /*wait=*/false);
+    if (!s.IsBusy()) return s;
+    if (env->NowMonotonicNanos() >= deadline) return s;
+    std::this_thread::sleep_for(std::chrono::microseconds(pause_us));
+    pause_us = std::min(pause_us * 2, 20000);
+  }
+}
+
+ReadGuard::ReadGuard(Env* env, const std::string& dir, int timeout_ms)
+    : env_(env) {
+  int fd = -1;
+  if (!OpenLockFile(env_, dir + "/" + kDirLockName, &fd).ok()) return;
+  Status s = LockWithin(env_, fd, /*exclusive=*/false, timeout_ms);
+  if (!s.ok()) {
+    timed_out_ = s.IsBusy();
     env_->Close(fd);
     return;
   }
@@ -62,11 +103,28 @@ void AppendFile(const JournalFile& f, std::string* out) {
   *out += std::to_string(f.inode);
 }
 
+// A plain metrics file name of this directory, nothing that resolves
+// elsewhere.
+bool PlainMetricsName(std::string_view name) {
+  if (name.empty() || name == "." || name == ".." ||
+      name.find('/') != std::string_view::npos ||
+      name.find('\0') != std::string_view::npos) {
+    return false;
+  }
+  return format::ParseFileName(name).has_value();
+}
+
 bool ParseFile(std::string_view name, std::string_view dev,
                std::string_view ino, JournalFile* f) {
-  if (name.empty() || name.find('/') != std::string_view::npos) return false;
+  if (!PlainMetricsName(name)) return false;
   f->name = std::string(name);
   return ParseU64(dev, &f->device) && ParseU64(ino, &f->inode);
+}
+
+bool ValidArchive(const JournalArchive& a) {
+  std::optional<format::FileName> f = format::ParseFileName(a.archive.name);
+  return f && maintenance::IsArchiveId(f->id) &&
+         a.temp_name == maintenance::TempName(a.archive.name);
 }
 
 }  // namespace
@@ -113,11 +171,11 @@ Status DecodeJournal(std::string_view text, const std::string& path,
     std::vector<std::string_view> f = SplitTabs(line);
     if (f[0] == "archive" && f.size() == 5) {
       JournalArchive a;
-      if (!ParseFile(f[1], f[2], f[3], &a.archive) || f[4].empty() ||
-          f[4].find('/') != std::string_view::npos) {
+      if (!ParseFile(f[1], f[2], f[3], &a.archive)) {
         return bad("bad archive record");
       }
       a.temp_name = std::string(f[4]);
+      if (!ValidArchive(a)) return bad("bad archive record");
       journal->archives.push_back(std::move(a));
     } else if (f[0] == "source" && f.size() == 4) {
       if (journal->archives.empty()) return bad("source before any archive");
@@ -142,8 +200,18 @@ Status ReadJournal(Env* env, const std::string& dir,
                    CompactionJournal* journal) {
   const std::string path = dir + "/" + kJournalName;
   int fd = -1;
-  Status s = env->Open(path, O_RDONLY | O_NOFOLLOW, 0, &fd);
+  Status s =
+      env->Open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0, &fd);
   if (!s.ok()) return s;
+  FileInfo st;
+  s = env->Stat(fd, &st);
+  if (s.ok() && !st.is_regular) {
+    s = Status::Corruption(path + ": not a regular file");
+  }
+  if (!s.ok()) {
+    env->Close(fd);
+    return s;
+  }
   std::string text;
   char buf[16384];
   uint64_t off = 0;

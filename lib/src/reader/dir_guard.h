@@ -28,20 +28,42 @@ class Env;
 
 inline constexpr const char kDirLockName[] = ".promdir.lock";
 
+// How long a reader waits for the shared lock, and a compactor or prune for
+// the exclusive one, before it goes ahead without it (reader) or fails with
+// Busy (writer of the directory). A compactor holds the lock for a few
+// renames; anything longer is a stuck or hostile holder, and must not hang
+// every scrape.
+inline constexpr int kReadLockTimeoutMs = 2000;
+inline constexpr int kCommitLockTimeoutMs = 10000;
+
+// Opens (creating, mode 0644 before the umask) the lock file `path`: never
+// through a symlink, never blocking on a FIFO, and only a regular file.
+// Read-only where it cannot be opened for writing.
+Status OpenLockFile(Env* env, const std::string& path, int* fd);
+// Takes an OFD lock on fd, waiting at most timeout_ms (forever if < 0).
+// Busy if another holder still conflicts then.
+Status LockWithin(Env* env, int fd, bool exclusive, int timeout_ms);
+
 class ReadGuard {
  public:
-  // Takes the shared lock, waiting while a compactor commits. If the lock
-  // file cannot be opened or created (a read-only directory), the guard is
-  // empty and the read goes ahead without it.
-  ReadGuard(Env* env, const std::string& dir);
+  // Takes the shared lock, waiting while a compactor commits, but at most
+  // timeout_ms. If the lock file cannot be opened or created (a read-only
+  // directory, a symlink or other non-regular file planted under its name),
+  // or the lock stays held past the timeout (timed_out()), the guard is
+  // empty and the read goes ahead without it: at worst that one scrape may
+  // count a file being compacted twice or not at all.
+  ReadGuard(Env* env, const std::string& dir,
+            int timeout_ms = kReadLockTimeoutMs);
   ~ReadGuard();
   ReadGuard(const ReadGuard&) = delete;
   ReadGuard& operator=(const ReadGuard&) = delete;
   bool held() const { return fd_ >= 0; }
+  bool timed_out() const { return timed_out_; }
 
  private:
   Env* env_;
   int fd_ = -1;
+  bool timed_out_ = false;
 };
 
 // The compaction journal `.promdir-compact.journal` (not *.db). The
@@ -72,7 +94,13 @@ struct CompactionJournal {
 };
 
 // Text form, one record a line, tab-separated; names must not contain a tab
-// or a newline (the compactor leaves such files alone).
+// or a newline (the compactor leaves such files alone). The decoder accepts
+// only plain names of the directory that promdir could have written there:
+// sources are metrics file names (format::ParseFileName, no '/', not . or
+// .., no NUL), archives carry an archive id, and each temporary name is
+// the one compaction gives that archive. Anything else is Corruption, so a
+// journal planted by someone who can write the directory cannot name a file
+// elsewhere to delete.
 std::string EncodeJournal(const CompactionJournal& journal);
 // Corruption naming `path` if `text` is not a whole journal.
 Status DecodeJournal(std::string_view text, const std::string& path,

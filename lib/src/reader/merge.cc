@@ -57,6 +57,13 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
   std::unordered_set<std::string> failing_now;
   {
     ReadGuard guard(env_, opt_.directory);
+    if (guard.timed_out()) {
+      stats->lock_timeouts = 1;
+      stats->lock_timeout_message =
+          opt_.directory + "/" + kDirLockName + " held by another process " +
+          "for more than " + std::to_string(kReadLockTimeoutMs / 1000) +
+          " s; read without the lock";
+    }
     std::vector<std::string> names;
     Status s = env_->ListDir(opt_.directory, &names);
     if (!s.ok()) {
