@@ -42,7 +42,8 @@ struct Options {
   // exists keeps the layout it was written with.
   ValueLayout layout = ValueLayout::k16;
 
-  // The OS seam; null means the default POSIX Env. Tests inject faults here.
+  // The OS seam (promdir/env.h); null means Env::Default(). Tests inject
+  // faults here.
   Env* env = nullptr;
 
   // Options from the environment variables above. Throws

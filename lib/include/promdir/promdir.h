@@ -11,6 +11,7 @@
 #include "promdir/builder.h"
 #include "promdir/counter.h"
 #include "promdir/directory.h"
+#include "promdir/env.h"
 #include "promdir/exposition.h"
 #include "promdir/family.h"
 #include "promdir/file_format.h"
