@@ -24,6 +24,7 @@ namespace promdir {
 namespace {
 
 using test::Key;
+using test::Options;
 using test::RawEntry;
 using test::TempDir;
 using test::WriteDb;
@@ -99,12 +100,6 @@ struct LiveWriter {
   const std::string id = "7";
   int fds[2];
 };
-
-MaintenanceOptions Options(const std::string& dir) {
-  MaintenanceOptions o;
-  o.directory = dir;
-  return o;
-}
 
 TEST_CASE("compact folds dead writers and keeps every total") {
   TempDir dir;
@@ -225,10 +220,11 @@ class RebornEnv : public EnvWrapper {
   ~RebornEnv() override {
     for (int fd : fds_) ::close(fd);
   }
-  Status RenameNoReplace(const std::string& f, const std::string& t) override {
+  Status RenameNoReplaceAt(int d, const std::string& f,
+                           const std::string& t) override {
     const std::string tag = "_" + std::to_string(reborn_) + ".db";
     if (f.ends_with(tag)) fds_.push_back(::open(f.c_str(), O_RDWR));
-    Status s = EnvWrapper::RenameNoReplace(f, t);
+    Status s = EnvWrapper::RenameNoReplaceAt(d, f, t);
     // The new process creates its own file under the old name.
     if (!create_home_.empty() && f == create_home_ && !created_) {
       created_ = true;
@@ -339,27 +335,28 @@ class KillEnv : public EnvWrapper {
     After();
     return s;
   }
-  Status SyncDir(const std::string& d) override {
+  Status SyncDirAt(int fd, const std::string& d) override {
     Step();
-    Status s = EnvWrapper::SyncDir(d);
+    Status s = EnvWrapper::SyncDirAt(fd, d);
     After();
     return s;
   }
-  Status Rename(const std::string& f, const std::string& t) override {
+  Status RenameAt(int d, const std::string& f, const std::string& t) override {
     Step();
-    Status s = EnvWrapper::Rename(f, t);
+    Status s = EnvWrapper::RenameAt(d, f, t);
     After();
     return s;
   }
-  Status RenameNoReplace(const std::string& f, const std::string& t) override {
+  Status RenameNoReplaceAt(int d, const std::string& f,
+                           const std::string& t) override {
     Step();
-    Status s = EnvWrapper::RenameNoReplace(f, t);
+    Status s = EnvWrapper::RenameNoReplaceAt(d, f, t);
     After();
     return s;
   }
-  Status Unlink(const std::string& p) override {
+  Status UnlinkAt(int d, const std::string& p) override {
     Step();
-    Status s = EnvWrapper::Unlink(p);
+    Status s = EnvWrapper::UnlinkAt(d, p);
     After();
     return s;
   }

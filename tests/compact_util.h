@@ -13,6 +13,7 @@
 
 #include "lib/src/format.h"
 #include "lib/src/key_codec.h"
+#include "promdir/maintenance.h"
 #include "promdir/merge.h"
 #include "tests/test_util.h"
 
@@ -142,6 +143,13 @@ inline std::string DiffViews(const std::map<std::string, double>& want,
     if (!want.count(k)) return "unexpected " + k;
   }
   return "";
+}
+
+// Maintenance options for `dir`, everything else at its default.
+inline MaintenanceOptions Options(const std::string& dir) {
+  MaintenanceOptions o;
+  o.directory = dir;
+  return o;
 }
 
 }  // namespace promdir::test

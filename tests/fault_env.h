@@ -79,24 +79,33 @@ class FaultEnv : public EnvWrapper {
     if (lock_busy.load()) return Status::Busy("lock: held by another process");
     return EnvWrapper::TryLock(fd);
   }
+  // Path calls and the directory-relative ones a DirectoryEnv makes (the
+  // library binds every Env to its directory) break alike; the paths seen
+  // are "<dir>/<name>" either way.
   Status RenameNoReplace(const std::string& from,
                          const std::string& to) override {
-    if (kill_on_rename.load()) ::kill(::getpid(), SIGKILL);
-    if (before_rename_noreplace) before_rename_noreplace(from, to);
-    Status s = EnvWrapper::RenameNoReplace(from, to);
-    if (after_rename_noreplace) after_rename_noreplace(from, to);
-    return s;
+    return Renaming(from, to, [&] {
+      return EnvWrapper::RenameNoReplace(from, to);
+    });
+  }
+  Status RenameNoReplaceAt(int d, const std::string& from,
+                           const std::string& to) override {
+    return Renaming(from, to, [&] {
+      return EnvWrapper::RenameNoReplaceAt(d, from, to);
+    });
   }
   Status WritersOpen(int fd, bool* open) override {
     if (int e = lease_errno.load()) return Status::FromErrno("lease", e);
     return EnvWrapper::WritersOpen(fd, open);
   }
   Status Open(const std::string& path, int flags, int mode, int* fd) override {
-    int e = open_errno.load();
-    if (e != 0 && !open_fail_suffix.empty() && path.ends_with(open_fail_suffix)) {
-      return Status::FromErrno("open " + path, e);
-    }
+    if (Status f = OpenFault(path); !f.ok()) return f;
     return EnvWrapper::Open(path, flags, mode, fd);
+  }
+  Status OpenAt(int d, const std::string& path, int flags, int mode,
+                int* fd) override {
+    if (Status f = OpenFault(path); !f.ok()) return f;
+    return EnvWrapper::OpenAt(d, path, flags, mode, fd);
   }
   Status Stat(int fd, FileInfo* info) override {
     Status s = EnvWrapper::Stat(fd, info);
@@ -107,6 +116,23 @@ class FaultEnv : public EnvWrapper {
   int GetPid() override {
     int p = fake_pid.load();
     return p != 0 ? p : EnvWrapper::GetPid();
+  }
+
+ private:
+  Status Renaming(const std::string& from, const std::string& to,
+                  const std::function<Status()>& rename) {
+    if (kill_on_rename.load()) ::kill(::getpid(), SIGKILL);
+    if (before_rename_noreplace) before_rename_noreplace(from, to);
+    Status s = rename();
+    if (after_rename_noreplace) after_rename_noreplace(from, to);
+    return s;
+  }
+  Status OpenFault(const std::string& path) {
+    int e = open_errno.load();
+    if (e != 0 && !open_fail_suffix.empty() && path.ends_with(open_fail_suffix)) {
+      return Status::FromErrno("open " + path, e);
+    }
+    return Status::OK();
   }
 };
 

@@ -1,6 +1,8 @@
 // The directory as a hostile place: planted symlinks and FIFOs under
 // promdir's names, a journal naming files elsewhere, *.db-looking junk for
-// wipe, and a lock held by another process forever.
+// wipe, a lock held by another process forever, the directory swapped for
+// a symlink in the middle of a command, writers' stale temporary files, and
+// lock files another user must be able to lock.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -9,28 +11,29 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "doctest/doctest.h"
+#include "lib/src/dir_names.h"
 #include "lib/src/env.h"
 #include "lib/src/maintenance/dir_lock.h"
 #include "lib/src/reader/dir_guard.h"
+#include "promdir/builder.h"
+#include "promdir/counter.h"
+#include "promdir/directory_env.h"
 #include "promdir/maintenance.h"
+#include "promdir/registry.h"
 #include "tests/compact_util.h"
 
 namespace promdir {
 namespace {
 
 using test::Key;
+using test::Options;
 using test::TempDir;
 namespace fs = std::filesystem;
-
-MaintenanceOptions Options(const std::string& dir) {
-  MaintenanceOptions o;
-  o.directory = dir;
-  return o;
-}
 
 std::string Journal(const std::string& archive, const std::string& temp,
                     const std::string& source) {
@@ -234,6 +237,193 @@ TEST_CASE("the bound follows the Env's clock, and a free lock is taken") {
   ReadGuard guard(&env, dir.path());
   CHECK(guard.held());
   CHECK(!guard.timed_out());
+}
+
+// Everything under `dir`: name -> contents (a symlink: "-> target").
+std::map<std::string, std::string> Snapshot(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    out[name] = fs::is_symlink(e.symlink_status())
+                    ? "-> " + fs::read_symlink(e.path()).string()
+                    : test::ReadFile(e.path().string());
+  }
+  return out;
+}
+
+// Swaps the directory for a symlink to `victim` right after the command's
+// first listing: every later operation of the command would land in the
+// victim if it went by path.
+class SwapAfterListing : public EnvWrapper {
+ public:
+  SwapAfterListing(std::string dir, std::string victim)
+      : EnvWrapper(Env::Default()), dir_(dir), victim_(victim) {}
+  Status ListDirAt(int fd, const std::string& p,
+                   std::vector<std::string>* n) override {
+    Status s = EnvWrapper::ListDirAt(fd, p, n);
+    if (!swapped) {
+      swapped = true;
+      fs::rename(dir_, dir_ + ".moved");
+      fs::create_directory_symlink(victim_, dir_);
+    }
+    return s;
+  }
+  bool swapped = false;
+
+ private:
+  std::string dir_, victim_;
+};
+
+void DeadWriters(const std::string& dir) {
+  test::WriteDb(dir + "/counter_4194400.db", ValueLayout::k16,
+                {{Key("c", "c_total", {}), 3}});
+  test::WriteDb(dir + "/gauge_livesum_4194400.db", ValueLayout::k16,
+                {{Key("g", "g", {}), 1}});
+}
+
+TEST_CASE("prune, wipe and compact through a directory swapped for a "
+          "symlink: nothing outside it is read, created or deleted") {
+  for (std::string op : {"prune", "wipe", "compact"}) {
+    CAPTURE(op);
+    TempDir t;
+    const std::string dir = t.File("m"), victim = t.File("victim");
+    fs::create_directory(dir);
+    fs::create_directory(victim);
+    DeadWriters(dir);
+    DeadWriters(victim);
+    const auto before = Snapshot(victim);
+    SwapAfterListing env(dir, victim);
+    MaintenanceOptions o = Options(dir);
+    o.env = &env;
+    MaintenanceResult r;
+    Status s = op == "prune" ? Prune(o, &r)
+               : op == "wipe" ? Wipe(o, false, &r)
+                              : Compact(o, &r);
+    CHECK(s.ok());
+    REQUIRE(env.swapped);
+    CHECK(Snapshot(victim) == before);
+    // The command did its work in the directory it opened.
+    const auto moved = Snapshot(dir + ".moved");
+    CHECK(!moved.count("gauge_livesum_4194400.db"));
+    if (op == "wipe") CHECK(moved.empty());
+    if (op == "compact") CHECK(moved.count("counter_archive.db"));
+    for (const std::string& p : r.removed) {
+      CHECK(p.find(dir + "/") == 0);
+    }
+  }
+}
+
+TEST_CASE("writers' stale temporary files: prune and compaction delete the "
+          "ones the kernel proves unused, naming them; a held one stays") {
+  for (bool compact : {false, true}) {
+    CAPTURE(compact);
+    TempDir dir;
+    const std::string stale = dir.File(".counter_4194400.db.tmp-4194400");
+    const std::string held = dir.File(".counter_77.db.tmp-77");
+    test::WriteFile(stale, std::string(64, '\0'));  // fresh: mtime now
+    test::WriteFile(held, std::string(64, '\0'));
+    int writer = ::open(held.c_str(), O_RDWR);  // a writer creating it
+    REQUIRE(writer >= 0);
+    MaintenanceResult r;
+    Status s = compact ? Compact(Options(dir.path()), &r)
+                       : Prune(Options(dir.path()), &r);
+    ::close(writer);
+    CHECK(s.ok());
+    CHECK(!fs::exists(stale));
+    CHECK(fs::exists(held));
+    CHECK(std::count(r.removed.begin(), r.removed.end(), stale) == 1);
+    CHECK(std::count(r.removed.begin(), r.removed.end(), held) == 0);
+  }
+}
+
+TEST_CASE("a writer whose pid left a stale temporary, or a symlink under "
+          "its temporary's name, creates its file and nothing outside") {
+  for (bool symlink : {false, true}) {
+    CAPTURE(symlink);
+    TempDir dir, outside;
+    int go[2];
+    REQUIRE(::pipe(go) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      char c;
+      ::close(go[1]);
+      if (::read(go[0], &c, 1) != 1) ::_exit(2);
+      try {
+        promdir::Options o;
+        o.directory = dir.path();
+        Registry registry(o);
+        BuildCounter().Name("n").Help("h").Register(registry).Add({}).Inc(5);
+      } catch (...) {
+        ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    ::close(go[0]);
+    const std::string id = std::to_string(pid);
+    const std::string temp = dir.File(".counter_" + id + ".db.tmp-" + id);
+    if (symlink) {
+      fs::create_symlink(outside.File("target"), temp);
+    } else {
+      test::WriteFile(temp, "left by a writer killed while creating it");
+    }
+    REQUIRE(::write(go[1], "x", 1) == 1);
+    ::close(go[1]);
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(fs::exists(dir.File("counter_" + id + ".db")));
+    CHECK(!fs::exists(temp));
+    CHECK(fs::is_empty(outside.path()));
+  }
+}
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st;
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+TEST_CASE("lock files are 0666 whatever the umask: one root made takes "
+          "another user's exclusive lock") {
+  TempDir dir;
+  const std::string lock = dir.File(kDirLockName);
+  int fd = -1;
+  mode_t old = ::umask(077);
+  Status s = OpenLockFile(Env::Default(), lock, &fd);
+  ::umask(old);
+  REQUIRE(s.ok());
+  ::close(fd);
+  CHECK(ModeOf(lock) == 0666);
+  // An older 0644 lock file is widened; a hard link planted to another
+  // file under a lock's name is not.
+  REQUIRE(::chmod(lock.c_str(), 0644) == 0);
+  REQUIRE(OpenLockFile(Env::Default(), lock, &fd).ok());
+  ::close(fd);
+  CHECK(ModeOf(lock) == 0666);
+  const std::string other = dir.File("other-file");
+  test::WriteFile(other, "x");
+  REQUIRE(::chmod(other.c_str(), 0600) == 0);
+  const std::string compact_lock = dir.File(maintenance::kCompactorLockName);
+  REQUIRE(::link(other.c_str(), compact_lock.c_str()) == 0);
+  REQUIRE(OpenLockFile(Env::Default(), compact_lock, &fd).ok());
+  ::close(fd);
+  CHECK(ModeOf(other) == 0600);
+  if (::geteuid() != 0) return;  // the other user needs root to be made
+  REQUIRE(::chmod(dir.path().c_str(), 0777) == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(2);
+    maintenance::DirLock l(Env::Default());
+    ::_exit(l.Acquire(lock, /*exclusive=*/true, /*wait=*/false, "x").ok() ? 0
+                                                                          : 1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
 
 }  // namespace

@@ -286,8 +286,9 @@ TEST_CASE("files that share their entries each keep their own as they grow") {
 class VanishingEnv : public EnvWrapper {
  public:
   VanishingEnv() : EnvWrapper(Env::Default()) {}
-  Status ListDir(const std::string& d, std::vector<std::string>* n) override {
-    Status s = target()->ListDir(d, n);
+  Status ListDirAt(int fd, const std::string& d,
+                   std::vector<std::string>* n) override {
+    Status s = target()->ListDirAt(fd, d, n);
     n->push_back("counter_424242.db");
     return s;
   }

@@ -232,9 +232,9 @@ class NoWatchEnv : public EnvWrapper {
   bool fail_watch = false;
   bool fail_lease = false;
   bool lose_events = false;  // every drain reports lost events
-  Status OpenChangeWatch(const std::string& dir, int* w) override {
+  Status OpenChangeWatchAt(int d, const std::string& dir, int* w) override {
     if (fail_watch) return Status::IOError(dir + ": no inotify here");
-    return EnvWrapper::OpenChangeWatch(dir, w);
+    return EnvWrapper::OpenChangeWatchAt(d, dir, w);
   }
   Status WritersOpen(int fd, bool* open) override {
     if (fail_lease) return Status::IOError("lease: not the owner");

@@ -14,6 +14,7 @@
 #include "collector/src/scrape_log.h"
 #include "collector/src/version.h"
 #include "lib/src/env.h"
+#include "promdir/directory_env.h"
 
 namespace promdir::http {
 namespace {
@@ -45,7 +46,14 @@ CollectorServer::CollectorServer(const ServerOptions& options, Logger* logger)
       logger_(logger),
       http_(std::make_unique<HttplibBridge>()),
       self_metrics_(kPromdirVersion, options.compact_interval > 0) {
+  // Every scrape works in the directory opened here (O_NOFOLLOW); one
+  // replaced later is re-opened or refused, with a log line either way.
+  dir_env_ = std::make_unique<DirectoryEnv>(
+      Env::Default(), options_.directory, [logger](const std::string& line) {
+        logger->Warn(line);
+      });
   CollectorOptions copts;
+  copts.env = dir_env_.get();
   copts.directory = options_.directory;
   copts.liveness = options_.liveness;
   copts.prune = options_.prune;
@@ -233,7 +241,7 @@ void CollectorServer::HandleLanding(const Request& req, Response* res) {
 
 void CollectorServer::HandleReady(const Request& req, Response* res) {
   std::vector<std::string> names;
-  Status s = Env::Default()->ListDir(options_.directory, &names);
+  Status s = dir_env_->ListDir(options_.directory, &names);
   if (s.ok()) {
     SendText(req, res, 200, "OK", options_.gzip_level);
   } else {

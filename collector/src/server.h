@@ -35,6 +35,7 @@
 #include "collector/src/tls_context.h"
 #include "collector/src/options.h"
 #include "collector/src/self_metrics.h"
+#include "promdir/directory_env.h"
 #include "promdir/merge.h"
 #include "promdir/status.h"
 
@@ -96,6 +97,7 @@ class CollectorServer {
   std::unique_ptr<FrontServer> front_;
   NetMetrics net_metrics_;
   std::vector<std::string> listening_;
+  std::unique_ptr<DirectoryEnv> dir_env_;  // before collector_, which uses it
   std::unique_ptr<DirectoryCollector> collector_;
   SelfMetrics self_metrics_;
   int port_ = -1;

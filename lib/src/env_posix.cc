@@ -15,10 +15,16 @@
 #include <cstring>
 
 #include "lib/src/env.h"
+#include "lib/src/env_posix_internal.h"
 
 namespace promdir {
 
-namespace {
+using posix_detail::FdContext;
+using posix_detail::FillInfo;
+using posix_detail::LocalFileSystem;
+using posix_detail::WatchDirectory;
+
+namespace posix_detail {
 
 std::string FdContext(const char* op, int fd) {
   // Name the file behind the descriptor, so errors say which file failed.
@@ -39,6 +45,7 @@ void FillInfo(const struct stat& st, FileInfo* info) {
   info->is_directory = S_ISDIR(st.st_mode);
   info->mtime = st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
   info->links = st.st_nlink;
+  info->mode = st.st_mode & 07777;
 }
 
 // File systems whose changes all pass through this kernel, so inotify sees
@@ -57,7 +64,7 @@ bool LocalFileSystem(long type) {
   return false;
 }
 
-}  // namespace
+}  // namespace posix_detail
 
 Env* Env::Default() {
   static Env* env = new Env();
@@ -197,12 +204,15 @@ Status Env::IsLocked(int fd, bool* locked) {
   return Status::OK();
 }
 
-Status Env::OpenChangeWatch(const std::string& dir, int* watch) {
+namespace posix_detail {
+
+// Watches `target` (which names `dir`'s directory) after `fs` showed it on a
+// local file system. With `fallback`, a target that does not exist (no
+// /proc) is watched as `fallback` instead, never through a symlink there.
+Status WatchDirectory(const struct statfs& fs, const std::string& target,
+                      const std::string& dir, const char* fallback,
+                      int* watch) {
   *watch = -1;
-  struct statfs fs;
-  if (::statfs(dir.c_str(), &fs) != 0) {
-    return Status::FromErrno("statfs " + dir, errno);
-  }
   if (!LocalFileSystem(fs.f_type)) {
     char type[32];
     std::snprintf(type, sizeof type, "0x%lx", static_cast<unsigned long>(fs.f_type));
@@ -214,7 +224,11 @@ Status Env::OpenChangeWatch(const std::string& dir, int* watch) {
   uint32_t mask = IN_OPEN | IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM |
                   IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_DELETE_SELF |
                   IN_MOVE_SELF | IN_ONLYDIR;
-  if (::inotify_add_watch(fd, dir.c_str(), mask) < 0) {
+  int r = ::inotify_add_watch(fd, target.c_str(), mask);
+  if (r < 0 && errno == ENOENT && fallback != nullptr) {
+    r = ::inotify_add_watch(fd, fallback, mask | IN_DONT_FOLLOW);
+  }
+  if (r < 0) {
     int err = errno;
     ::close(fd);
     return Status::FromErrno("watch " + dir, err);
@@ -222,6 +236,18 @@ Status Env::OpenChangeWatch(const std::string& dir, int* watch) {
   *watch = fd;
   return Status::OK();
 }
+
+}  // namespace posix_detail
+
+Status Env::OpenChangeWatch(const std::string& dir, int* watch) {
+  *watch = -1;
+  struct statfs fs;
+  if (::statfs(dir.c_str(), &fs) != 0) {
+    return Status::FromErrno("statfs " + dir, errno);
+  }
+  return WatchDirectory(fs, dir, dir, nullptr, watch);
+}
+
 
 Status Env::ReadChanges(int watch, std::vector<Change>* changes,
                         bool* everything) {
@@ -324,15 +350,9 @@ uint64_t Env::NowMonotonicNanos() {
 
 Status Env::ListDir(const std::string& dir, std::vector<std::string>* names) {
   names->clear();
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return Status::FromErrno("list " + dir, errno);
-  while (struct dirent* e = ::readdir(d)) {
-    std::string_view n(e->d_name);
-    if (n == "." || n == "..") continue;
-    names->emplace_back(n);
-  }
-  ::closedir(d);
-  return Status::OK();
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno("list " + dir, errno);
+  return posix_detail::ListOpened(fd, dir, names);
 }
 
 Status Env::Rename(const std::string& from, const std::string& to) {

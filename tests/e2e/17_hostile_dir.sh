@@ -15,6 +15,14 @@
 #      refused without blocking.
 #   D. wipe deletes metrics files and promdir's bookkeeping only, never
 #      *.db-looking junk.
+#   E. The directory swapped for a symlink to another directory under a
+#      running collector (with compaction and pruning on): it keeps serving
+#      the directory it opened and logs it; the other directory is neither
+#      read nor changed; prune/wipe/compact/collect refuse the symlink,
+#      naming it. Replaced by a real directory, it is re-opened (logged).
+#   F. A writer's stale temporary file: `promdir prune` deletes it, naming it.
+#   G. As root: a `.promdir.lock` root made (umask 077) is mode 0666, and the
+#      application's user (nobody) runs `promdir compact` with it.
 source "$(dirname "$0")/lib.bash"
 
 PROMDIR=$(require_bin promdir)
@@ -52,6 +60,8 @@ done
 ln -s "$OUT/existing" "$D/.promdir-compact.gauge_all_archive.db.tmp"
 ln -s "$OUT/existing" "$D/counter_999999.compacting.db"  # a staging name
 ln -s "$OUT/existing" "$D/.counter_7.db.tmp-7"           # a writer's temp
+ln -s "$OUT/existing" "$D/counter_8888.db"               # metrics files
+ln -s "$OUT/existing" "$D/gauge_livesum_8888.db"
 before=$(snapshot "$OUT")
 
 got=$("$PROMDIR" collect --dir "$D" | total_of)
@@ -186,4 +196,86 @@ left=$(cd "$D" && ls -A | sort | tr '\n' ' ')
 [[ $left == "counter_.db foo_1.db gauge_1.db notes.db x.db " ]] ||
   fail "wipe left '$left', want only the junk"
 log "D: wipe left the non-metrics files: $left"
+
+# --- E. The directory swapped for a symlink under a running collector.
+D="$WORK/e/dir"
+V="$WORK/e/victim"
+mkdir -p "$D" "$V"
+write_counters "$D" 2
+write_counters "$V" 5
+# A dead writer's livesum gauge in the victim: pruning through the link
+# would delete it.
+PROMETHEUS_MULTIPROC_DIR="$V" "$PY" -c '
+from prometheus_client import Gauge
+Gauge("inflight", "i", multiprocess_mode="livesum").set(1)'
+before=$(snapshot "$V")
+start_collector "$D" "$WORK/e-collector.log" --compact-interval 1s
+got=$(curl -fsS --max-time 10 "$COLLECTOR_URL/metrics" | total_of)
+[[ $got == 2 ]] || fail "E: before the swap: hits_total $got, want 2"
+mv "$D" "$WORK/e/dir.old"
+ln -s "$V" "$D"
+for _ in 1 2 3; do
+  got=$(curl -fsS --max-time 10 "$COLLECTOR_URL/metrics" | total_of)
+  [[ $got == 2 ]] || fail "E: after the swap: hits_total $got, want 2 (the opened directory)"
+  sleep 0.6  # compaction passes, each refusing the symlink
+done
+[[ $(snapshot "$V") == "$before" ]] ||
+  fail "E: the directory behind the symlink changed: $(diff <(echo "$before") <(snapshot "$V"))"
+grep -q 'still using the directory opened before' "$WORK/e-collector.log" ||
+  fail "E: the collector did not log the swap"
+[[ $(grep -c 'still using the directory opened before' "$WORK/e-collector.log") == 1 ]] ||
+  fail "E: the swap was logged more than once"
+for cmd in collect prune compact wipe; do
+  set +e
+  msg=$("$PROMDIR" "$cmd" --dir "$D" 2>&1)
+  rc=$?
+  set -e
+  ((rc != 0)) || fail "E: promdir $cmd accepted a symlinked directory"
+  grep -q "$D is a symbolic link" <<<"$msg" || fail "E: promdir $cmd: $msg"
+done
+[[ $(snapshot "$V") == "$before" ]] || fail "E: a command changed the victim"
+log "E: swapped for a symlink: served the opened directory, victim untouched; CLI: $msg"
+rm "$D"
+mkdir "$D"
+write_counters "$D" 4
+got=$(curl -fsS --max-time 10 "$COLLECTOR_URL/metrics" | total_of)
+[[ $got == 4 ]] || fail "E: replaced by a real directory: hits_total $got, want 4"
+grep -q 're-opened' "$WORK/e-collector.log" || fail "E: the re-open was not logged"
+stop_bg "$COLLECTOR_PID"
+log "E: replaced by a real directory: re-opened and served"
+
+# --- F. A writer's stale temporary file.
+D="$WORK/f"
+mkdir -p "$D"
+echo junk >"$D/.counter_4194400.db.tmp-4194400"
+out=$("$PROMDIR" prune --dir "$D")
+grep -qF "removed $D/.counter_4194400.db.tmp-4194400" <<<"$out" ||
+  fail "F: prune did not name the stale temporary: $out"
+[[ ! -e $D/.counter_4194400.db.tmp-4194400 ]] || fail "F: the stale temporary is still there"
+log "F: $out"
+
+# --- G. A lock file root made, used by the application's user.
+if (($(id -u) == 0)) && command -v setpriv >/dev/null 2>&1; then
+  G=$(mktemp -d /tmp/promdir-17g-XXXXXX)
+  chmod 0777 "$G"
+  as_app=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  for _ in 1 2; do
+    "${as_app[@]}" env PROMETHEUS_MULTIPROC_DIR="$G" "$PY" -c '
+from prometheus_client import Counter
+Counter("hits", "hits").inc()'
+  done
+  got=$(umask 077 && "$PROMDIR" collect --dir "$G" | total_of)
+  [[ $got == 2 ]] || fail "G: hits_total $got, want 2"
+  [[ $(stat -c '%U %a' "$G/.promdir.lock") == "root 666" ]] ||
+    fail "G: root's lock file is $(stat -c '%U %a' "$G/.promdir.lock"), want root 666"
+  out=$("${as_app[@]}" "$PROMDIR" compact --dir "$G" 2>&1) ||
+    fail "G: compact as the application's user failed: $out"
+  grep -q 'folded 2 file' <<<"$out" || fail "G: compact folded nothing: $out"
+  got=$("$PROMDIR" collect --dir "$G" | total_of)
+  [[ $got == 2 ]] || fail "G: after compaction hits_total $got, want 2"
+  rm -rf "$G"
+  log "G: nobody compacted beside root's 0666 lock file: $out"
+else
+  log "G: skipped (not root, or no setpriv)"
+fi
 log "PASS"

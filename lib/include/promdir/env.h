@@ -50,6 +50,7 @@ struct FileInfo {
   bool is_directory = false;
   double mtime = 0;  // Unix seconds
   uint64_t links = 0;  // hard links (st_nlink)
+  uint32_t mode = 0;   // permission bits (st_mode & 07777)
   // Birth time in nanoseconds since the epoch, from statx (only from Stat);
   // 0 where the file system does not record it. A file deleted and created
   // again under one name may get the old inode number (ext4 reuses them at
@@ -158,6 +159,39 @@ class Env {
   // Ok iff dir exists, is a directory, and this process may create files
   // in it; otherwise a Status naming the directory and why.
   virtual Status CheckWritableDir(const std::string& dir);
+
+  // Directory-relative calls, for an Env bound to one directory (see
+  // promdir/directory_env.h). `dir_fd` is a descriptor from OpenDirectory;
+  // `path` is "<dir>/<name>": only its last component is used, relative to
+  // dir_fd, and the whole path names the file in errors. No call follows a
+  // symlink under the name.
+  //
+  // Opens `path` as a directory, refusing a symlink (O_DIRECTORY|
+  // O_NOFOLLOW): InvalidArgument saying so for a symlink or a non-directory.
+  virtual Status OpenDirectory(const std::string& path, int* fd);
+  // openat(2) with O_NOFOLLOW|O_CLOEXEC added to `flags`.
+  virtual Status OpenAt(int dir_fd, const std::string& path, int flags,
+                        int mode, int* fd);
+  virtual Status LinkStatAt(int dir_fd, const std::string& path,
+                            FileInfo* info);
+  // Lists the directory of dir_fd (`path` names it).
+  virtual Status ListDirAt(int dir_fd, const std::string& path,
+                           std::vector<std::string>* names);
+  virtual Status RenameAt(int dir_fd, const std::string& from,
+                          const std::string& to);
+  virtual Status RenameNoReplaceAt(int dir_fd, const std::string& from,
+                                   const std::string& to);
+  virtual Status UnlinkAt(int dir_fd, const std::string& path);
+  // fsync(2) of the directory itself (`path` names it).
+  virtual Status SyncDirAt(int dir_fd, const std::string& path);
+  // Ok iff this process may create files in the directory of dir_fd.
+  virtual Status CheckWritableDirAt(int dir_fd, const std::string& path);
+  // Like OpenChangeWatch, for the directory of dir_fd itself (not whatever
+  // `path` names now).
+  virtual Status OpenChangeWatchAt(int dir_fd, const std::string& path,
+                                   int* watch);
+  // Sets the file's permission bits (fchmod), whatever the umask was.
+  virtual Status Chmod(int fd, int mode);
 };
 
 // An Env that forwards every call to another; tests derive from it and
@@ -236,6 +270,39 @@ class EnvWrapper : public Env {
   Status CheckWritableDir(const std::string& d) override {
     return target_->CheckWritableDir(d);
   }
+  Status OpenDirectory(const std::string& p, int* fd) override {
+    return target_->OpenDirectory(p, fd);
+  }
+  Status OpenAt(int d, const std::string& p, int f, int m, int* fd) override {
+    return target_->OpenAt(d, p, f, m, fd);
+  }
+  Status LinkStatAt(int d, const std::string& p, FileInfo* i) override {
+    return target_->LinkStatAt(d, p, i);
+  }
+  Status ListDirAt(int d, const std::string& p,
+                   std::vector<std::string>* n) override {
+    return target_->ListDirAt(d, p, n);
+  }
+  Status RenameAt(int d, const std::string& f, const std::string& t) override {
+    return target_->RenameAt(d, f, t);
+  }
+  Status RenameNoReplaceAt(int d, const std::string& f,
+                           const std::string& t) override {
+    return target_->RenameNoReplaceAt(d, f, t);
+  }
+  Status UnlinkAt(int d, const std::string& p) override {
+    return target_->UnlinkAt(d, p);
+  }
+  Status SyncDirAt(int d, const std::string& p) override {
+    return target_->SyncDirAt(d, p);
+  }
+  Status CheckWritableDirAt(int d, const std::string& p) override {
+    return target_->CheckWritableDirAt(d, p);
+  }
+  Status OpenChangeWatchAt(int d, const std::string& p, int* w) override {
+    return target_->OpenChangeWatchAt(d, p, w);
+  }
+  Status Chmod(int fd, int m) override { return target_->Chmod(fd, m); }
 
  private:
   Env* target_;

@@ -34,6 +34,7 @@
 #include "lib/src/dir_names.h"
 #include "lib/src/reader/dir_guard.h"
 #include "lib/src/reader/reprove.h"
+#include "promdir/directory_env.h"
 #include "promdir/maintenance.h"
 #include "promdir/reader.h"
 
@@ -94,7 +95,7 @@ Status WriteWholeFile(Env* env, const std::string& path,
 class Compactor {
  public:
   Compactor(const MaintenanceOptions& options, MaintenanceResult* result)
-      : env_(options.env ? options.env : Env::Default()),
+      : env_(DirectoryEnv::Bind(options.env, options.directory, &own_env_)),
         dir_(options.directory),
         options_(options),
         result_(result) {}
@@ -113,6 +114,7 @@ class Compactor {
   Status Commit();
   bool Restore(Candidate* c, const std::string& why);
 
+  std::unique_ptr<Env> own_env_;  // a DirectoryEnv, unless options.env is one
   Env* env_;
   std::string dir_;
   MaintenanceOptions options_;
@@ -196,7 +198,8 @@ Status Compactor::Recover() {
     s = env_->SyncDir(dir_);
     if (!s.ok()) return s;
   }
-  // Temporary files of an interrupted run that never reached its journal.
+  // Temporary files of an interrupted run that never reached its journal,
+  // and those of writers killed while they created a file.
   std::vector<std::string> names;
   s = env_->ListDir(dir_, &names);
   if (!s.ok()) return s;
@@ -204,6 +207,14 @@ Status Compactor::Recover() {
     if (maintenance::IsTempName(n)) {
       Status u = env_->Unlink(Path(n));
       if (!u.ok() && !u.IsNotFound()) result_->errors.push_back(u.message());
+    } else if (format::IsWriterTempName(n)) {
+      bool removed = false;
+      std::string why;
+      Status u = reader::RemoveStaleWriterTemp(env_, dir_, n,
+                                               /*dry_run=*/false, &removed,
+                                               &why);
+      if (!u.ok()) result_->skipped.push_back(u.message());
+      if (removed) result_->removed.push_back(Path(n));
     }
   }
   return Status::OK();

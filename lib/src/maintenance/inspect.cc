@@ -7,6 +7,7 @@
 #include "lib/src/format.h"
 #include "lib/src/dir_names.h"
 #include "lib/src/reader/reprove.h"
+#include "promdir/directory_env.h"
 #include "promdir/maintenance.h"
 #include "promdir/reader.h"
 
@@ -14,7 +15,8 @@ namespace promdir {
 
 Status InspectDirectory(const MaintenanceOptions& options,
                         std::vector<FileReport>* reports) {
-  Env* env = options.env != nullptr ? options.env : Env::Default();
+  std::unique_ptr<Env> bound;
+  Env* env = DirectoryEnv::Bind(options.env, options.directory, &bound);
   reports->clear();
   std::vector<std::string> names;
   Status s = env->ListDir(options.directory, &names);

@@ -10,14 +10,16 @@
 #include "lib/src/path.h"
 #include "lib/src/reader/reprove.h"
 #include "lib/src/reader/dir_guard.h"
+#include "promdir/directory_env.h"
 #include "promdir/maintenance.h"
 
 namespace promdir {
 
 namespace {
 
-Env* EnvOf(const MaintenanceOptions& o) {
-  return o.env != nullptr ? o.env : Env::Default();
+// The Env of one command: bound to the directory (promdir/directory_env.h).
+Env* EnvOf(const MaintenanceOptions& o, std::unique_ptr<Env>* holder) {
+  return DirectoryEnv::Bind(o.env, o.directory, holder);
 }
 
 // Deletes `path` (or only reports it on a dry run).
@@ -67,26 +69,20 @@ Status ListSorted(Env* env, const std::string& dir,
 }
 
 // A promdir writer's hidden temporary file left by a writer killed while it
-// created a file: nobody holds its lock, and it is older than any creation
-// takes (a writer locks it the moment it creates it, and renames it away
-// within milliseconds).
-constexpr double kStaleTempSeconds = 60;
-
+// created a file (see reader::RemoveStaleWriterTemp).
 void PruneWriterTemp(Env* env, const MaintenanceOptions& o,
-                     const std::string& path, MaintenanceResult* result) {
-  FileInfo info;
-  Verdict v;
-  Status s = reader::ProbeFile(env, path, "", LivenessMode::kLock, &v,
-                                    &info);
-  if (s.IsNotFound()) return;
+                     const std::string& name, MaintenanceResult* result) {
+  bool removed = false;
+  std::string why;
+  Status s = reader::RemoveStaleWriterTemp(env, o.directory, name, o.dry_run,
+                                           &removed, &why);
   if (!s.ok()) {
     result->skipped.push_back(s.message());
-    return;
+  } else if (removed) {
+    result->removed.push_back(JoinPath(o.directory, name));
+  } else if (!why.empty()) {
+    result->skipped.push_back(why);
   }
-  if (v.locked || env->NowUnixSeconds() - info.mtime < kStaleTempSeconds) {
-    return;  // a writer is creating it
-  }
-  Remove(env, o, path, result);
 }
 
 Status Finish(const MaintenanceResult& r) {
@@ -101,7 +97,8 @@ Status Finish(const MaintenanceResult& r) {
 }  // namespace
 
 Status Prune(const MaintenanceOptions& options, MaintenanceResult* result) {
-  Env* env = EnvOf(options);
+  std::unique_ptr<Env> bound;
+  Env* env = EnvOf(options, &bound);
   MaintenanceResult ignored;
   if (result == nullptr) result = &ignored;
   std::vector<std::string> names;
@@ -109,7 +106,7 @@ Status Prune(const MaintenanceOptions& options, MaintenanceResult* result) {
   if (!s.ok()) return s;
   for (const std::string& name : names) {
     if (format::IsWriterTempName(name)) {
-      PruneWriterTemp(env, options, options.directory + "/" + name, result);
+      PruneWriterTemp(env, options, name, result);
       continue;
     }
     std::optional<format::FileName> f = format::ParseFileName(name);
@@ -138,7 +135,8 @@ Status Prune(const MaintenanceOptions& options, MaintenanceResult* result) {
 Status MarkDead(const MaintenanceOptions& options,
                 const std::vector<std::string>& ids,
                 MaintenanceResult* result) {
-  Env* env = EnvOf(options);
+  std::unique_ptr<Env> bound;
+  Env* env = EnvOf(options, &bound);
   MaintenanceResult ignored;
   if (result == nullptr) result = &ignored;
   Status s = env->CheckWritableDir(options.directory);
@@ -173,7 +171,8 @@ Status MarkDead(const MaintenanceOptions& options,
 
 Status Wipe(const MaintenanceOptions& options, bool force,
             MaintenanceResult* result) {
-  Env* env = EnvOf(options);
+  std::unique_ptr<Env> bound;
+  Env* env = EnvOf(options, &bound);
   MaintenanceResult ignored;
   if (result == nullptr) result = &ignored;
   std::vector<std::string> names;

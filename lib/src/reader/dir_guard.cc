@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <thread>
 
@@ -16,7 +17,11 @@ Status OpenLockFile(Env* env, const std::string& path, int* fd) {
   // Never through a symlink (O_NOFOLLOW), never blocking on a FIFO planted
   // under the name (O_NONBLOCK), and only a regular file is used.
   const int flags = O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
-  Status s = env->Open(path, O_RDWR | O_CREAT | flags, 0644, fd);
+  Status s = env->Open(path, O_RDWR | O_CREAT | O_EXCL | flags, 0666, fd);
+  bool created = s.ok();
+  if (!s.ok() && s.os_error() == EEXIST) {
+    s = env->Open(path, O_RDWR | flags, 0, fd);
+  }
   if (!s.ok()) {
     Status r = env->Open(path, O_RDONLY | flags, 0, fd);
     if (!r.ok()) return s;
@@ -25,6 +30,14 @@ Status OpenLockFile(Env* env, const std::string& path, int* fd) {
   s = env->Stat(*fd, &info);
   if (s.ok() && !info.is_regular) {
     s = Status::InvalidArgument(path + ": not a regular file; not used");
+  }
+  // Mode 0666 whatever the umask (docs/FORMAT.md 6.4): a lock file holds no
+  // data, the directory's mode decides who reaches it, and one a root
+  // collector made must still take the exclusive lock of the application's
+  // user (which needs it open for writing). An older file is widened only
+  // if it has one name: never a hard link planted to another file.
+  if (s.ok() && (info.mode & 0666) != 0666 && (created || info.links == 1)) {
+    env->Chmod(*fd, 0666);  // fails harmlessly if it is not ours
   }
   if (!s.ok()) {
     env->Close(*fd);

@@ -23,6 +23,7 @@
 #include "lib/src/format.h"
 #include "lib/src/reader/file_reader.h"
 #include "lib/src/reader/key_table.h"
+#include "promdir/directory_env.h"
 #include "promdir/liveness.h"
 #include "promdir/merge.h"
 
@@ -235,7 +236,7 @@ class DirectoryCollector::Impl {
 
   explicit Impl(CollectorOptions options)
       : opt_(std::move(options)),
-        env_(opt_.env ? opt_.env : Env::Default()) {}
+        env_(DirectoryEnv::Bind(opt_.env, opt_.directory, &own_env_)) {}
   ~Impl() { env_->CloseChangeWatch(watch_); }
 
   // Reads and merges the directory into *plan.
@@ -348,6 +349,7 @@ class DirectoryCollector::Impl {
   }
 
   const CollectorOptions opt_;
+  std::unique_ptr<Env> own_env_;  // a DirectoryEnv, unless opt_.env is one
   Env* const env_;
   std::mutex mu_;  // one scrape at a time
   // Everything below is guarded by mu_. While a scrape's reader threads

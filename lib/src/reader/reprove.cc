@@ -91,4 +91,35 @@ Status RemoveIfDead(Env* env, const std::string& dir, const std::string& name,
   return Status::OK();
 }
 
+Status RemoveStaleWriterTemp(Env* env, const std::string& dir,
+                             const std::string& name, bool dry_run,
+                             bool* removed, std::string* why) {
+  constexpr double kStaleTempSeconds = 60;
+  *removed = false;
+  const std::string path = JoinPath(dir, name);
+  Verdict v;
+  FileInfo info;
+  Status s = ProbeFile(env, path, "", LivenessMode::kAuto, &v, &info);
+  if (s.IsNotFound()) return Status::OK();
+  if (!s.ok()) return s;
+  const bool old = env->NowUnixSeconds() - info.mtime >= kStaleTempSeconds;
+  if (v.state == WriterState::kLive ||
+      (v.state == WriterState::kUnknown && (v.locked || !old))) {
+    *why = path + ": " + v.how + "; a writer may be creating it; left alone";
+    return Status::OK();
+  }
+  FileInfo now;
+  if (!env->LinkStat(path, &now).ok() || now.device != info.device ||
+      now.inode != info.inode) {
+    return Status::OK();  // replaced meanwhile: not the file proved stale
+  }
+  if (!dry_run) {
+    s = env->Unlink(path);
+    if (s.IsNotFound()) return Status::OK();
+    if (!s.ok()) return s;
+  }
+  *removed = true;
+  return Status::OK();
+}
+
 }  // namespace promdir::reader

@@ -65,6 +65,18 @@ Status RemoveIfDead(Env* env, const std::string& dir, const std::string& name,
                     LivenessMode mode, bool remove_unknown, Deed* deed,
                     std::string* how);
 
+// A writer's temporary file (format::IsWriterTempName) left by a writer
+// killed while it created a file. Deletes `dir`/`name` iff the kernel
+// proves its writer gone: no lock on it and nothing has it open for
+// writing (LivenessMode::kAuto). Where the kernel cannot be asked (no lease
+// on another user's file without CAP_LEASE), iff it is unlocked and older
+// than a minute, longer than any creation takes. Right before the delete
+// the name must still hold the probed file. With dry_run nothing is
+// deleted. Sets *removed, or *why it stays.
+Status RemoveStaleWriterTemp(Env* env, const std::string& dir,
+                             const std::string& name, bool dry_run,
+                             bool* removed, std::string* why);
+
 }  // namespace promdir::reader
 
 #endif  // PROMDIR_LIB_SRC_READER_REPROVE_H_

@@ -3,12 +3,14 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <cstring>
 #include <string_view>
 
 #include "lib/src/format.h"
 #include "lib/src/key_codec.h"
+#include "promdir/directory_env.h"
 
 namespace promdir::writer {
 
@@ -46,13 +48,44 @@ std::string FilePath(const std::string& dir, const std::string& prefix,
   return dir + "/" + format::MakeFileName(prefix, id);
 }
 
+namespace {
+
+// `temp` exists: it carries this process's pid, so it was left by a writer
+// killed while it created a file, whose pid this process now has (or, in
+// another pid namespace sharing the directory, it is being created by a
+// writer with the same pid: that one holds its lock). Deletes the name
+// (never what a symlink there points to) unless a live writer holds it.
+Status RemoveStaleOwnTemp(Env* env, const std::string& temp) {
+  int fd = -1;
+  Status s = env->Open(temp, O_RDWR | O_NOFOLLOW | O_NONBLOCK, 0, &fd);
+  if (s.ok()) {
+    FileInfo info;
+    if (env->Stat(fd, &info).ok() && info.is_regular &&
+        env->TryLock(fd).IsBusy()) {
+      env->Close(fd);
+      return Status::Busy(temp + " is being created by another process");
+    }
+  }
+  Status u = env->Unlink(temp);  // while holding its lock, if we have it
+  if (fd >= 0) env->Close(fd);
+  return u.IsNotFound() ? Status::OK() : u;
+}
+
+}  // namespace
+
 Status CreateComplete(Env* env, const std::string& dir, const std::string& path,
                       std::string_view contents, uint64_t size, int* fd,
                       bool* existed) {
   *existed = false;
   std::string base = path.substr(dir.size() + 1);
   std::string temp = dir + "/" + format::WriterTempName(base, env->GetPid());
-  Status s = env->Open(temp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW, 0666, fd);
+  // Exclusive, never through a symlink: a name found there is never used.
+  const int flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW;
+  Status s = env->Open(temp, flags, 0666, fd);
+  if (!s.ok() && s.os_error() == EEXIST) {
+    s = RemoveStaleOwnTemp(env, temp);
+    if (s.ok()) s = env->Open(temp, flags, 0666, fd);
+  }
   if (!s.ok()) return s;
   s = env->TryLock(*fd);
   if (s.ok()) s = env->Allocate(*fd, size);
@@ -131,6 +164,9 @@ Status MetricsFile::Open(Env* env, const std::string& dir,
                          ValueLayout layout, std::unique_ptr<MetricsFile>* out,
                          int attempt) {
   std::unique_ptr<MetricsFile> f(new MetricsFile());
+  // Every file operation relative to the directory, opened once.
+  Env* const base = env;  // for a retry: its own DirectoryEnv
+  env = DirectoryEnv::Bind(env, dir, &f->own_env_);
   f->env_ = env;
   f->dir_ = dir;
   f->prefix_ = prefix;
@@ -188,7 +224,7 @@ Status MetricsFile::Open(Env* env, const std::string& dir,
       if (attempt >= 8) {
         return Status::Busy(path + " keeps being replaced while it is opened");
       }
-      return Open(env, dir, prefix, id, layout, out, attempt + 1);
+      return Open(base, dir, prefix, id, layout, out, attempt + 1);
     }
   }
   s = env->Stat(fd, &info);

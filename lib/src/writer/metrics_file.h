@@ -116,6 +116,7 @@ class MetricsFile {
   // The file's bytes [0, used_) rebuilt from the index, values 0.
   std::string ZeroedImage() const;
 
+  std::unique_ptr<Env> own_env_;  // a DirectoryEnv for dir_
   Env* env_ = nullptr;
   std::string dir_;
   std::string prefix_;

@@ -15,6 +15,7 @@
 #include "lib/src/key_codec.h"
 #include "lib/src/writer/file_store.h"
 #include "lib/src/writer/registry_core.h"
+#include "promdir/directory_env.h"
 
 namespace promdir {
 
@@ -136,7 +137,8 @@ const Options& Registry::options() const { return core_->options(); }
 detail::FamilyBase& Registry::Register(detail::FamilySpec spec,
                                        FamilyMaker make) {
   Normalize(spec, core_->options());
-  Status dir = core_->env()->CheckWritableDir(core_->options().directory);
+  const std::string& path = core_->options().directory;
+  Status dir = DirectoryEnv(core_->env(), path).CheckWritableDir(path);
   if (!dir.ok()) throw std::runtime_error("promdir: " + dir.message());
   detail::FamilyBase* family;
   {
