@@ -38,6 +38,8 @@ print(int(sum(s.value for m in MultiProcessCollector(None, path=sys.argv[1]).col
 PYEOF
 }
 has_series() { scrape "$1" | grep -q "^$2"; }
+# total_is URL METRIC N: true iff total URL METRIC is N.
+total_is() { [[ $(total "$1" "$2") == "$3" ]]; }
 
 # --- A. A collector in another pid namespace, gunicorn churning outside.
 MPDIR="$WORK/a"
@@ -63,11 +65,8 @@ start_bg "$WORK/gunicorn.log" env PROMETHEUS_MULTIPROC_DIR="$MPDIR" \
 GUNICORN=$BG_PID
 wait_http "$APP_URL/healthz" "$GUNICORN" "$WORK/gunicorn.log" 60
 # Workers' livesum gauge is served while they live.
-deadline=$((SECONDS + 15))
-until has_series "$URL" app_inflight_requests; do
-  ((SECONDS < deadline)) || fail "live workers' livesum gauge is not served"
-  sleep 0.2
-done
+wait_until 15 "live workers' livesum gauge is not served" \
+  has_series "$URL" app_inflight_requests
 REQUESTS=1500
 # Scrape all along: the merged counter never goes backwards.
 start_bg "$WORK/a-totals.log" bash -c \
@@ -86,11 +85,8 @@ booted=$(grep -c 'Booting worker' "$WORK/gunicorn.log" || true)
 archives=$(ls "$MPDIR" | grep -c archive || true)
 ((archives > 0)) || fail "compaction never folded a dead worker's file"
 stop_bg "$GUNICORN"
-deadline=$((SECONDS + 10))
-while has_series "$URL" app_inflight_requests; do
-  ((SECONDS < deadline)) || fail "the livesum gauge of exited workers is still served"
-  sleep 0.2
-done
+wait_until 10 "the livesum gauge of exited workers is still served" \
+  ! has_series "$URL" app_inflight_requests
 got=$(total "$URL" app_requests_total)
 ((got == REQUESTS)) || fail "promdir counts $got of $REQUESTS after the workers exited"
 stop_bg "$A_COLLECTOR"
@@ -116,11 +112,8 @@ for id in 0 1 2 3; do idworker "$id" --incs 400 --seconds 2; done
 wait "${pids[@]}" || fail "a first-generation worker failed"
 pids=()
 for id in 0 1 2 3; do idworker "$id" --incs 300 --seconds 2 --hold "$WORK/b-release"; done
-deadline=$((SECONDS + 15))
-until [[ $(total "$B_URL" idworker_live) == 4 ]]; do
-  ((SECONDS < deadline)) || fail "the 4 live id workers' livesum is not 4: $(total "$B_URL" idworker_live)"
-  sleep 0.2
-done
+wait_until 15 "the 4 live id workers' livesum is not 4" \
+  total_is "$B_URL" idworker_live 4
 sleep 3  # compaction passes while the second generation writes
 touch "$WORK/b-release"
 wait "${pids[@]}" || fail "a second-generation worker failed"
@@ -155,11 +148,8 @@ mkdir -p "$MPDIR"
 pids=()
 for id in 0 1 2; do idworker "$id" --incs 5 --seconds 0.1 --hold "$WORK/d-release"; done
 start_collector "$MPDIR" "$WORK/d-collector.log"
-deadline=$((SECONDS + 15))
-until [[ $(total "$COLLECTOR_URL" idworker_requests_total) == 15 ]]; do
-  ((SECONDS < deadline)) || fail "the three held workers never showed 15 increments"
-  sleep 0.2
-done
+wait_until 15 "the three held workers never showed 15 increments" \
+  total_is "$COLLECTOR_URL" idworker_requests_total 15
 # The limit bounds descriptor numbers: set it just above the lowest free
 # one (measured idle: a client's connection closes a moment after the
 # client exits), so a scrape is accepted and nothing else can be opened.

@@ -104,6 +104,24 @@ wait_http() {
   fail "process $2 exited before $1 was ready"
 }
 
+# wait_until SECONDS WHAT [!] COMMAND...: runs COMMAND every 0.2 s until it
+# succeeds (with "!", until it fails); after SECONDS fails with WHAT.
+wait_until() {
+  local deadline=$((SECONDS + $1)) what=$2 negate=0
+  shift 2
+  if [[ $1 == '!' ]]; then
+    negate=1
+    shift
+  fi
+  local ok
+  while :; do
+    if "$@"; then ok=1; else ok=0; fi
+    if ((ok != negate)); then return 0; fi
+    if ((SECONDS >= deadline)); then fail "$what"; fi
+    sleep 0.2
+  done
+}
+
 # try_wait_http URL PID LOGFILE [TIMEOUT_S]: like wait_http, but returns 1
 # instead of failing (so a caller can retry on another port).
 try_wait_http() {
