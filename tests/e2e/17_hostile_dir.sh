@@ -4,15 +4,16 @@
 # outside it, nor hang it.
 #   A. Symlink traps under every name promdir creates or opens (the lock
 #      files, the journal and its temporary, an archive's temporary, a
-#      staging name, a writer's temporary): the real `promdir`
-#      collect/compact/prune/wipe and the collector run beside them; nothing
-#      outside the directory is created or changed, and the totals are right.
+#      staging name, a writer's temporary, metrics and archive names): the
+#      real `promdir` collect/compact/prune/wipe and the collector run beside
+#      them; nothing outside the directory is created or changed, and the
+#      totals are right.
 #   B. A foreign process holds `.promdir.lock` forever: `promdir collect` and
 #      a scrape answer within the bound (2 s wait), /-/healthy at once, and
 #      `promdir compact` gives up with "busy" instead of hanging.
 #   C. A journal naming `../victim` (with the victim's real device and inode):
 #      refused as corrupt, the victim untouched; a FIFO as the journal is
-#      refused without blocking.
+#      refused without blocking, and a symlink as the journal is refused.
 #   D. wipe deletes metrics files and promdir's bookkeeping only, never
 #      *.db-looking junk.
 #   E. The directory swapped for a symlink to another directory under a
@@ -62,6 +63,7 @@ ln -s "$OUT/existing" "$D/counter_999999.compacting.db"  # a staging name
 ln -s "$OUT/existing" "$D/.counter_7.db.tmp-7"           # a writer's temp
 ln -s "$OUT/existing" "$D/counter_8888.db"               # metrics files
 ln -s "$OUT/existing" "$D/gauge_livesum_8888.db"
+ln -s "$OUT/existing" "$D/histogram_archive8.db"         # an archive
 before=$(snapshot "$OUT")
 
 got=$("$PROMDIR" collect --dir "$D" | total_of)
@@ -185,6 +187,17 @@ rc=$?
 set -e
 ((rc == 1)) || fail "compact beside a FIFO journal: exit $rc, want 1: $msg"
 log "C: a FIFO journal refused without blocking: $msg"
+# A symlink under the journal's name: never followed, refused.
+rm "$D/.promdir-compact.journal"
+ln -s "$WORK/c/victim" "$D/.promdir-compact.journal"
+set +e
+msg=$(timeout 10 "$PROMDIR" compact --dir "$D" 2>&1)
+rc=$?
+set -e
+((rc == 1)) || fail "compact beside a symlinked journal: exit $rc, want 1: $msg"
+[[ $(cat "$WORK/c/victim") == precious && -L $D/.promdir-compact.journal ]] ||
+  fail "the symlinked journal or its target was touched"
+log "C: a symlinked journal refused: $msg"
 
 # --- D. wipe deletes only metrics files and bookkeeping.
 D="$WORK/d"
