@@ -23,7 +23,9 @@
 #include "promdir/builder.h"
 #include "promdir/counter.h"
 #include "promdir/directory_env.h"
+#include "promdir/gauge.h"
 #include "promdir/maintenance.h"
+#include "promdir/reader.h"
 #include "promdir/registry.h"
 #include "tests/compact_util.h"
 
@@ -377,6 +379,54 @@ TEST_CASE("a writer whose pid left a stale temporary, or a symlink under "
     CHECK(!fs::exists(temp));
     CHECK(fs::is_empty(outside.path()));
   }
+}
+
+TEST_CASE("a writer whose directory is swapped for a symlink keeps "
+          "counting into the directory it opened and creates nothing "
+          "through the link") {
+  TempDir t;
+  const std::string dir = t.File("m"), victim = t.File("victim");
+  fs::create_directory(dir);
+  fs::create_directory(victim);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int code = 0;
+    try {
+      promdir::Options o;
+      o.directory = dir;
+      Registry registry(o);
+      Counter c = BuildCounter().Name("n").Register(registry).Add({});
+      c.Inc(2);
+      fs::rename(dir, dir + ".moved");
+      fs::create_directory_symlink(victim, dir);
+      c.Inc(3);  // its file is open: counts on
+      try {  // a new file would have to be made through the link
+        BuildGauge().Name("g").Register(registry).Add({}).Set(1);
+        code = 1;
+      } catch (const std::runtime_error& e) {
+        if (std::string(e.what()).find("is a symbolic link") ==
+            std::string::npos) {
+          code = 2;
+        }
+      }
+    } catch (...) {
+      code = 3;
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(fs::is_empty(victim));
+  const std::string file =
+      dir + ".moved/counter_" + std::to_string(pid) + ".db";
+  REQUIRE(fs::exists(file));
+  FileContents contents;
+  REQUIRE(ReadMetricsFile(Env::Default(), file, &contents).ok());
+  REQUIRE(contents.entries.size() == 1);
+  CHECK(contents.entries[0].value == 5);
 }
 
 mode_t ModeOf(const std::string& path) {
