@@ -118,7 +118,8 @@ ReadError ParseNativeFile(std::string_view data, const std::string& path,
 }
 
 ReadError ReadNativeFile(Env* env, const std::string& path,
-                         std::vector<NativeEntry>* out, uint64_t* bytes_read) {
+                         std::vector<NativeEntry>* out, uint64_t* bytes_read,
+                         uint64_t* used_out, uint64_t* size_out) {
   out->clear();
   int fd = -1;
   FileInfo info;
@@ -177,6 +178,8 @@ ReadError ReadNativeFile(Env* env, const std::string& path,
     if (!why.empty()) return done(Bad(BadReason::kBadLength, path, why));
   }
   env->Close(fd);
+  if (used_out != nullptr) *used_out = used;
+  if (size_out != nullptr) *size_out = info.size;
   return ParseNativeFile(std::string_view(buf.data(), used), path, out);
 }
 
@@ -192,7 +195,7 @@ void ReduceSchema(NativeSeries* h, int32_t schema) {
 }
 
 void WidenZeroBucket(NativeSeries* h, double threshold) {
-  if (!(threshold > h->zero_threshold)) return;
+  threshold = std::max(threshold, h->zero_threshold);
   for (Buckets* b : {&h->positive, &h->negative}) {
     auto keep = std::remove_if(b->begin(), b->end(), [&](const auto& bc) {
       if (native::BucketUpperBound(h->schema, bc.first) > threshold) {

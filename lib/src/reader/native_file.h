@@ -39,14 +39,16 @@ ReadError ParseNativeFile(std::string_view data, const std::string& path,
                           std::vector<NativeEntry>* out);
 
 // Opens and reads the native file at `path` and parses it. A vanished file
-// is {kNone, NotFound}. *bytes_read grows by what was read.
+// is {kNone, NotFound}. *bytes_read grows by what was read; *used and *size
+// (if not null) are set to the file's `used` and size.
 ReadError ReadNativeFile(Env* env, const std::string& path,
-                         std::vector<NativeEntry>* out, uint64_t* bytes_read);
+                         std::vector<NativeEntry>* out, uint64_t* bytes_read,
+                         uint64_t* used = nullptr, uint64_t* size = nullptr);
 
 // Reduces `h` to `schema` (<= h->schema): bucket i becomes ceil(i / 2^d).
 void ReduceSchema(NativeSeries* h, int32_t schema);
-// Raises h's zero threshold to `threshold` (if higher): buckets whose upper
-// bound is within it move into the zero bucket.
+// Raises h's zero threshold to `threshold` (if higher); buckets whose upper
+// bound is within the threshold move into the zero bucket.
 void WidenZeroBucket(NativeSeries* h, double threshold);
 // Adds `from` into `into`: both at the lower schema and the higher zero
 // threshold, then counts, sums and buckets added.
