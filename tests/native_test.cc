@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "lib/src/env.h"
 #include "lib/src/native_format.h"
 #include "lib/src/reader/native_file.h"
 #include "metrics.pb.h"
@@ -36,13 +37,17 @@ Family<NativeHistogram>& Declare(Registry& r, uint32_t max_buckets = 160,
       .Register(r);
 }
 
-// The merged native series of a directory, by their first label's value.
-std::map<std::string, NativeSeries> Collect(const std::string& dir,
-                                            ScrapeStats* stats = nullptr) {
+CollectorOptions CollectorOpts(const std::string& dir) {
   CollectorOptions o;
   o.directory = dir;
   o.liveness = LivenessMode::kNone;
-  DirectoryCollector c(o);
+  return o;
+}
+
+// The merged native series of a directory, by their first label's value.
+std::map<std::string, NativeSeries> Collect(const std::string& dir,
+                                            ScrapeStats* stats = nullptr) {
+  DirectoryCollector c(CollectorOpts(dir));
   std::vector<MetricFamily> families;
   REQUIRE(c.Collect(&families, stats).ok());
   std::map<std::string, NativeSeries> out;
@@ -210,10 +215,7 @@ TEST_CASE("native writer: forked workers killed with SIGKILL still count") {
   CHECK(BucketTotal(s) == s.count);
   CHECK(s.zero_count == 0);
   // The classic buckets went to the histogram files beside them.
-  CollectorOptions o;
-  o.directory = dir.path();
-  o.liveness = LivenessMode::kNone;
-  DirectoryCollector c(o);
+  DirectoryCollector c(CollectorOpts(dir.path()));
   std::string text;
   REQUIRE(c.Render(ExpositionFormat::kText004, &text, nullptr).ok());
   CHECK(text.find("lat_seconds_count{w=\"w\"} " +
@@ -322,10 +324,7 @@ TEST_CASE("native protobuf: spans, deltas, zero bucket, no-op span") {
     for (double v : {1.0, 1.0, 1.05, 2.0, -1.0, 0.0}) a.Observe(v);
     f.WithLabelValues("empty");
   }
-  CollectorOptions o;
-  o.directory = dir.path();
-  o.liveness = LivenessMode::kNone;
-  DirectoryCollector c(o);
+  DirectoryCollector c(CollectorOpts(dir.path()));
   std::string body;
   REQUIRE(c.Render(ExpositionFormat::kProtobuf, &body, nullptr).ok());
   google::protobuf::io::CodedInputStream in(
@@ -363,6 +362,96 @@ TEST_CASE("native protobuf: spans, deltas, zero bucket, no-op span") {
   CHECK(e.sample_count() == 0);
   REQUIRE(e.positive_span_size() == 1);
   CHECK(e.positive_span(0).length() == 0);
+}
+
+// An Env whose Unlink fails for staged native files: a compactor killed
+// right after its commit, before it deleted its sources.
+class NoStagedUnlinkEnv : public EnvWrapper {
+ public:
+  NoStagedUnlinkEnv() : EnvWrapper(Env::Default()) {}
+  Status Unlink(const std::string& path) override {
+    if (path.find(".compacting") != std::string::npos &&
+        path.ends_with(".ndb")) {
+      return Status::IOError("killed before unlinking " + path);
+    }
+    return EnvWrapper::Unlink(path);
+  }
+};
+
+void DeadWorker(const std::string& dir, const std::string& id, int n) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    Registry r(test::WriterOptions(dir, id));
+    NativeHistogram h = Declare(r).WithLabelValues("x");
+    for (int i = 0; i < n; ++i) h.Observe((i % 50 + 1) / 4.0);
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+}
+
+size_t CountNamed(const std::string& dir, const std::string& part) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    n += e.path().filename().string().find(part) != std::string::npos;
+  }
+  return n;
+}
+
+TEST_CASE("native compaction: dead writers folded, totals kept, crash-safe") {
+  TempDir dir;
+  for (int w = 0; w < 3; ++w) DeadWorker(dir.path(), "w" + std::to_string(w), 1000);
+  Registry live(test::WriterOptions(dir.path(), "live"));
+  NativeHistogram lh = Declare(live).WithLabelValues("x");
+  lh.Observe(-2);
+  const NativeSeries before = Collect(dir.path())["x"];
+  REQUIRE(before.count == 3001);
+
+  // Killed after the commit: the sources stay, listed in the archive.
+  NoStagedUnlinkEnv crash;
+  MaintenanceOptions mo;
+  mo.directory = dir.path();
+  mo.env = &crash;
+  MaintenanceResult res;
+  REQUIRE(Compact(mo, &res).ok());
+  CHECK(std::filesystem::exists(dir.File("histogram_native_archive.ndb")));
+  CHECK(CountNamed(dir.path(), ".compacting") == 3);
+  NativeSeries after = Collect(dir.path())["x"];
+  CHECK(after.count == before.count);
+  CHECK(after.sum == before.sum);
+  CHECK(after.positive == before.positive);
+  CHECK(after.negative == before.negative);
+
+  // The next run deletes them; the live writer's file is never touched.
+  mo.env = nullptr;
+  REQUIRE(Compact(mo, &res).ok());
+  CHECK(CountNamed(dir.path(), ".compacting") == 0);
+  CHECK(std::filesystem::exists(dir.File("histogram_native_live.ndb")));
+  CHECK(Collect(dir.path())["x"].count == before.count);
+
+  // A later dead worker is folded into the existing archive.
+  DeadWorker(dir.path(), "w9", 10);
+  lh.Observe(-2);
+  REQUIRE(Compact(mo, &res).ok());
+  CHECK(!std::filesystem::exists(dir.File("histogram_native_w9.ndb")));
+  after = Collect(dir.path())["x"];
+  CHECK(after.count == before.count + 11);
+  CHECK(after.sum == before.sum - 2 + [] {
+    double s = 0;
+    for (int i = 0; i < 10; ++i) s += (i % 50 + 1) / 4.0;
+    return s;
+  }());
+  std::vector<FileReport> reports;
+  REQUIRE(InspectDirectory(mo, &reports).ok());
+  size_t natives = 0;
+  for (const FileReport& r : reports) {
+    if (r.type != "histogram_native") continue;
+    ++natives;
+    CHECK(!r.bad);
+    CHECK(r.archive == (r.id == "archive"));
+  }
+  CHECK(natives == 2);  // the archive and the live writer's file
 }
 
 }  // namespace

@@ -48,7 +48,7 @@ void PrintResult(const MaintenanceOptions& options, const MaintenanceResult& r,
 }
 
 std::string Pad(const std::string& s, size_t width) {
-  return s.size() >= width ? s : s + std::string(width - s.size(), ' ');
+  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
 }
 
 }  // namespace

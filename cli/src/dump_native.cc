@@ -8,6 +8,7 @@
 #include "lib/src/env.h"
 #include "lib/src/float_format.h"
 #include "lib/src/key_codec.h"
+#include "lib/src/reader/exposition_names.h"
 #include "lib/src/reader/native_file.h"
 
 namespace promdir::cli {
@@ -46,9 +47,15 @@ void PrintEntry(const reader::NativeEntry& e, const DecodedKey& k, bool json,
         << ", \"help\": " << JsonString(k.help) << "}";
     return;
   }
-  out << JsonString(k.metric_name) << "{";
+  // As `dump` shows other files: names quoted only if not legacy ones.
+  auto name = [](const std::string& n, bool label) {
+    bool legacy = label ? exposition::IsLegacyLabelName(n)
+                        : exposition::IsLegacyMetricName(n);
+    return legacy ? n : JsonString(n);
+  };
+  out << name(k.metric_name, false) << "{";
   for (size_t i = 0; i < k.labels.size(); ++i) {
-    out << (i ? "," : "") << JsonString(k.labels[i].first) << "="
+    out << (i ? "," : "") << name(k.labels[i].first, true) << "="
         << JsonString(k.labels[i].second);
   }
   out << "}  count=" << h.count << " sum=" << GoFloat(h.sum)

@@ -45,6 +45,9 @@ namespace promdir::native {
 
 inline constexpr char kPrefix[] = "histogram_native";
 inline constexpr char kSuffix[] = ".ndb";
+// The id of the archive compaction folds dead writers' native files into
+// (lib/src/maintenance/compact_native.h).
+inline constexpr char kArchiveId[] = "archive";
 
 inline constexpr int32_t kMinSchema = -4;
 inline constexpr int32_t kMaxSchema = 8;

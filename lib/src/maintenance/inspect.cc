@@ -27,8 +27,12 @@ std::optional<FileReport> InspectNative(Env* env, const MaintenanceOptions& opti
   r.id = id;
   std::vector<reader::NativeEntry> entries;
   uint64_t bytes = 0;
+  reader::NativeFileMeta meta;
+  r.archive = id == native::kArchiveId;
   reader::ReadError err = reader::ReadNativeFile(env, r.path, &entries, &bytes,
-                                                 &r.used, &r.size);
+                                                 &meta, r.archive);
+  r.used = meta.used;
+  r.size = meta.size;
   if (err.status.IsNotFound()) return std::nullopt;  // vanished meanwhile
   if (!err.status.ok()) {
     r.bad = true;
@@ -37,6 +41,11 @@ std::optional<FileReport> InspectNative(Env* env, const MaintenanceOptions& opti
     return r;
   }
   r.entries = entries.size();
+  if (r.archive) {
+    r.state = WriterState::kDead;
+    r.how = "archive written by compaction";
+    return r;
+  }
   Verdict v;
   FileInfo info;
   if (reader::ProbeFile(env, r.path, id, options.liveness, &v, &info).ok()) {

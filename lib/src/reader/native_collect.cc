@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include "lib/src/key_codec.h"
@@ -56,17 +57,25 @@ Status NativeCollector::Collect(std::vector<NativeFamily>* out,
     std::erase_if(names, [](const std::string& n) {
       return !native::ParseFileName(n).has_value();
     });
-    std::sort(names.begin(), names.end());
-    std::set<std::string> hidden;
-    HiddenByCompaction(env_, dir_, names, &hidden);
+    // The archive first: the sources it lists are in it already.
+    const std::string archive = native::FileName(native::kArchiveId);
+    std::sort(names.begin(), names.end(), [&](const auto& a, const auto& b) {
+      return std::make_pair(a != archive, a) < std::make_pair(b != archive, b);
+    });
+    std::set<std::tuple<std::string, uint64_t, uint64_t>> folded;
     std::vector<NativeEntry> entries;
     for (const std::string& base : names) {
-      if (hidden.count(base)) continue;
       const std::string path = dir_ + "/" + base;
       uint64_t bytes = 0;
-      ReadError err = ReadNativeFile(env_, path, &entries, &bytes);
+      NativeFileMeta meta;
+      ReadError err = ReadNativeFile(env_, path, &entries, &bytes, &meta,
+                                     base == archive);
       stats->bytes_read += bytes;
       if (err.status.IsNotFound()) continue;
+      for (const ArchiveSource& a : meta.sources) {
+        folded.emplace(a.name, a.device, a.inode);
+      }
+      if (folded.count({base, meta.device, meta.inode})) continue;
       if (!err.status.ok()) {
         std::string code(BadReasonCode(err.reason));
         ++stats->files[{native::kPrefix, "bad"}];

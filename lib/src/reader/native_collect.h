@@ -1,13 +1,15 @@
 // NativeCollector: the native-histogram part of a DirectoryCollector scrape.
 // It lists the directory's `histogram_native_*.ndb` files (under the
-// directory's ReadGuard, as the main engine lists `*.db`), reads each with
+// directory's ReadGuard, so a compaction's commit is seen whole), reads each with
 // ReadNativeFile, and merges the series of all files by (name, labels):
 // reduced to the coarsest schema present, the highest zero threshold, counts
 // and sums added, then reduced further until the series has at most the
 // smallest max bucket count its writers asked for. As for classic
 // histograms, the files of dead writers count as well (no liveness check).
 // Bad files are skipped and reported in ScrapeStats (once per file and
-// reason, as the engine does).
+// reason, as the engine does). The archive compaction writes
+// (lib/src/maintenance/compact_native.h) is read first; files it lists as
+// folded (same name, device and inode) are skipped.
 //
 // AttachNative then puts the merged series into the families the engine
 // produced (promdir/exposition.h: MetricFamily::native).

@@ -15,6 +15,8 @@ using Buckets = std::vector<std::pair<int32_t, uint64_t>>;
 using BucketMap = std::map<int32_t, uint64_t>;
 
 constexpr size_t kChunk = 1 << 20;
+constexpr char kTrailerMagic[8] = {'p', 'd', 's', 'r', 'c', 0, 0, 0};
+constexpr uint64_t kMaxTrailer = uint64_t{64} << 20;
 
 uint64_t Load64(const char* p) {
   uint64_t v;
@@ -117,9 +119,58 @@ ReadError ParseNativeFile(std::string_view data, const std::string& path,
   return {};
 }
 
+std::string EncodeArchiveSources(const std::vector<ArchiveSource>& sources) {
+  std::string out(kTrailerMagic, 8);
+  auto put = [&](const void* p, size_t n) {
+    out.append(static_cast<const char*>(p), n);
+  };
+  uint32_t n = static_cast<uint32_t>(sources.size());
+  put(&n, 4);
+  for (const ArchiveSource& a : sources) {
+    put(&a.device, 8);
+    put(&a.inode, 8);
+    uint32_t len = static_cast<uint32_t>(a.name.size());
+    put(&len, 4);
+    out += a.name;
+  }
+  return out;
+}
+
+std::string DecodeArchiveSources(std::string_view data,
+                                 std::vector<ArchiveSource>* sources) {
+  sources->clear();
+  if (data.size() < 12 || data.substr(0, 8) != std::string_view(kTrailerMagic, 8)) {
+    return "no list of folded sources after used";
+  }
+  uint32_t n;
+  std::memcpy(&n, data.data() + 8, 4);
+  if (n > 65536) return "list of " + std::to_string(n) + " folded sources";
+  size_t at = 12;
+  for (uint32_t i = 0; i < n; ++i) {
+    ArchiveSource a;
+    uint32_t len;
+    if (data.size() - at < 20) return "list of folded sources is cut off";
+    std::memcpy(&a.device, data.data() + at, 8);
+    std::memcpy(&a.inode, data.data() + at + 8, 8);
+    std::memcpy(&len, data.data() + at + 16, 4);
+    at += 20;
+    if (len == 0 || len > 4096 || data.size() - at < len) {
+      return "folded source name of length " + std::to_string(len);
+    }
+    a.name = std::string(data.substr(at, len));
+    at += len;
+    if (!native::ParseFileName(a.name) ||
+        a.name.find('/') != std::string::npos) {
+      return "folded source \"" + a.name + "\" is not a native file name";
+    }
+    sources->push_back(std::move(a));
+  }
+  return "";
+}
+
 ReadError ReadNativeFile(Env* env, const std::string& path,
                          std::vector<NativeEntry>* out, uint64_t* bytes_read,
-                         uint64_t* used_out, uint64_t* size_out) {
+                         NativeFileMeta* meta, bool archive) {
   out->clear();
   int fd = -1;
   FileInfo info;
@@ -177,9 +228,22 @@ ReadError ReadNativeFile(Env* env, const std::string& path,
                                           [](const native::EntryRef&) {});
     if (!why.empty()) return done(Bad(BadReason::kBadLength, path, why));
   }
+  NativeFileMeta local;
+  if (meta == nullptr) meta = &local;
+  *meta = NativeFileMeta{used, info.size, info.device, info.inode, {}};
+  if (archive) {
+    const size_t n = static_cast<size_t>(
+        std::min<uint64_t>(info.size - used, kMaxTrailer));
+    std::string trailer(n, '\0');
+    size_t more = 0;
+    s = env->ReadAt(fd, used, trailer.data(), n, &more);
+    if (!s.ok()) return done(IoBad(path, "read: ", s));
+    *bytes_read += more;
+    trailer.resize(more);
+    std::string why = DecodeArchiveSources(trailer, &meta->sources);
+    if (!why.empty()) return done(Bad(BadReason::kBadLayout, path, why));
+  }
   env->Close(fd);
-  if (used_out != nullptr) *used_out = used;
-  if (size_out != nullptr) *size_out = info.size;
   return ParseNativeFile(std::string_view(buf.data(), used), path, out);
 }
 

@@ -38,12 +38,39 @@ struct NativeEntry {
 ReadError ParseNativeFile(std::string_view data, const std::string& path,
                           std::vector<NativeEntry>* out);
 
+// A source file an archive folded (see lib/src/maintenance/
+// compact_native.h): readers skip a file of that name, device and inode.
+struct ArchiveSource {
+  std::string name;  // base name
+  uint64_t device = 0;
+  uint64_t inode = 0;
+};
+
+// What else ReadNativeFile tells about the file.
+struct NativeFileMeta {
+  uint64_t used = 0;
+  uint64_t size = 0;
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  // An archive's trailer (past `used`): the sources it folded.
+  std::vector<ArchiveSource> sources;
+};
+
+// The trailer of an archive: "pdsrc\0\0\0", uint32 count, then per source
+// uint64 device, uint64 inode, uint32 name length, the name.
+std::string EncodeArchiveSources(const std::vector<ArchiveSource>& sources);
+// "" or why `data` (the bytes past `used`) is not a trailer. At most 65536
+// sources of names up to 4096 bytes.
+std::string DecodeArchiveSources(std::string_view data,
+                                 std::vector<ArchiveSource>* sources);
+
 // Opens and reads the native file at `path` and parses it. A vanished file
-// is {kNone, NotFound}. *bytes_read grows by what was read; *used and *size
-// (if not null) are set to the file's `used` and size.
+// is {kNone, NotFound}. *bytes_read grows by what was read. With `meta`,
+// fills it; with `archive`, also reads and checks the trailer (at most
+// 64 MiB past `used`).
 ReadError ReadNativeFile(Env* env, const std::string& path,
                          std::vector<NativeEntry>* out, uint64_t* bytes_read,
-                         uint64_t* used = nullptr, uint64_t* size = nullptr);
+                         NativeFileMeta* meta = nullptr, bool archive = false);
 
 // Reduces `h` to `schema` (<= h->schema): bucket i becomes ceil(i / 2^d).
 void ReduceSchema(NativeSeries* h, int32_t schema);
