@@ -9,7 +9,8 @@
 # histogram_quantile(0.5/0.9/0.99) within schema 3's relative error
 # (2^(1/8) - 1) of the true quantile of the observations. Debian's Python
 # collector (prometheus_client 0.16) must still read the directory, which
-# holds the native files beside its own.
+# holds the native files beside its own. Compaction runs every second and
+# folds the native files into their archive meanwhile.
 source "$(dirname "$0")/lib.bash"
 
 WORKERS=${E2E_WORKERS:-4}
@@ -45,7 +46,9 @@ assert "native" not in text, text
 EOF
   fail "Debian's Python collector failed on a directory with native files"
 
-start_collector "$MPDIR" "$WORK/collector.log" --liveness none
+# Compaction every second folds the dead workers' .ndb files into the
+# native archive while Prometheus scrapes: the values must not change.
+start_collector "$MPDIR" "$WORK/collector.log" --compact-interval 1s
 start_prometheus "${COLLECTOR_URL#http://}" "$WORK" --enable-feature=native-histograms
 
 # Count and sum: exactly the classic histogram's (same observations).
@@ -98,4 +101,7 @@ for q in (0.5, 0.9, 0.99):
 sys.exit(1 if bad else 0)
 EOF
   fail "histogram_quantile is off by more than schema 3's relative error"
+left=$(cd "$MPDIR" && ls -- *.ndb | tr '\n' ' ')
+[[ $left == "histogram_native_archive.ndb " ]] ||
+  fail "compaction left native files: $left"
 log "PASS"
