@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <thread>
@@ -452,6 +453,30 @@ TEST_CASE("native compaction: dead writers folded, totals kept, crash-safe") {
     CHECK(r.archive == (r.id == "archive"));
   }
   CHECK(natives == 2);  // the archive and the live writer's file
+}
+
+TEST_CASE("native files: wipe deletes them (not a live writer's), prune a "
+          "stale temporary") {
+  TempDir dir;
+  DeadWorker(dir.path(), "d", 3);
+  MaintenanceOptions mo;
+  mo.directory = dir.path();
+  {
+    Registry live(test::WriterOptions(dir.path(), "l"));
+    Declare(live).WithLabelValues("x").Observe(1);
+    MaintenanceResult res;
+    CHECK(Wipe(mo, false, &res).IsBusy());
+    CHECK(std::filesystem::exists(dir.File("histogram_native_d.ndb")));
+  }
+  const std::string temp = dir.File(".histogram_native_7.ndb.tmp-999999");
+  test::WriteFile(temp, "");
+  std::filesystem::last_write_time(
+      temp, std::filesystem::file_time_type::clock::now() - std::chrono::hours(1));
+  MaintenanceResult res;
+  REQUIRE(Prune(mo, &res).ok());
+  CHECK(!std::filesystem::exists(temp));
+  REQUIRE(Wipe(mo, false, &res).ok());
+  CHECK(CountNamed(dir.path(), ".ndb") == 0);
 }
 
 }  // namespace
