@@ -120,6 +120,22 @@ bad += seen != [float(workers * iters)]
 sys.exit(1 if bad else 0)
 EOF
   fail "histogram_quantile is off, or a scrape's count was not exact"
+# The CLI knows native files: ls and check list the archive, dump shows
+# its merged series with every observation.
+"$PROMDIR" check --dir "$MPDIR" >"$WORK/check.txt" || fail "promdir check: $(cat "$WORK/check.txt")"
+"$PROMDIR" ls --dir "$MPDIR" | grep -q "^histogram_native .*archive written by compaction" ||
+  fail "promdir ls does not show the native archive"
+"$PROMDIR" dump --json "$MPDIR/histogram_native_archive.ndb" >"$WORK/dump.json" ||
+  fail "promdir dump of the native archive failed"
+"$PY" - "$WORK/dump.json" $((WORKERS * ITERATIONS)) <<'PYEOF' || fail "promdir dump of the archive is wrong"
+import json, sys
+series = json.load(open(sys.argv[1]))
+assert len(series) == 4, series
+assert sum(s["count"] for s in series) == int(sys.argv[2]), series
+for s in series:
+    assert s["family"] == "loadgen_latency_native_seconds", s
+    assert s["count"] == sum(c for _, c in s["positive"]) + s["zero_count"], s
+PYEOF
 left=$(cd "$MPDIR" && ls -- *.ndb | tr '\n' ' ')
 [[ $left == "histogram_native_archive.ndb " ]] ||
   fail "compaction left native files: $left"
