@@ -6,6 +6,9 @@
 //   loadgen_requests_total{route="r<i%4>"}     += 1
 //   loadgen_latency_seconds{route="r<i%4>"}    observe ((i % 100) + 0.5) / 100
 //                                              (Python's default buckets)
+//   loadgen_latency_native_seconds{route=...}  the same observation, with
+//                                              --native-histograms (a native
+//                                              histogram, schema 3)
 // so after N workers x K iterations, with K a multiple of 4, each route has
 // N*K/4 requests and observations.
 
@@ -38,6 +41,7 @@ struct Config {
   double duration = 0;  // seconds; 0: no limit
   int sleep_ms = 0;
   bool respawn = false;
+  bool native = false;
 };
 
 volatile sig_atomic_t g_stop = 0;
@@ -74,6 +78,16 @@ int RunWorker(const Config& cfg, int index, Clock::time_point deadline) {
             .Register(registry);
     std::array<promdir::Counter, 4> req;
     std::array<promdir::Histogram, 4> lat;
+    std::array<promdir::NativeHistogram, 4> nat;
+    auto* native =
+        cfg.native
+            ? &promdir::BuildNativeHistogram()
+                   .Name("loadgen_latency_native_seconds")
+                   .Help("Simulated latency of promdir-loadgen iterations "
+                         "(native histogram).")
+                   .Labels({"route"})
+                   .Register(registry)
+            : nullptr;
     for (int r = 0; r < 4; ++r) {
       std::string route = "r" + std::to_string(r);
       auto c = requests.TryWithLabelValues(route);
@@ -85,6 +99,7 @@ int RunWorker(const Config& cfg, int index, Clock::time_point deadline) {
       }
       req[r] = *c;
       lat[r] = *h;
+      if (native) nat[r] = native->WithLabelValues(route);
     }
     promdir::Gauge busy = inflight.Add({});
     // With --respawn, a worker always finishes its iterations: the
@@ -95,6 +110,7 @@ int RunWorker(const Config& cfg, int index, Clock::time_point deadline) {
       busy.Inc();
       req[i % 4].Inc();
       lat[i % 4].Observe(((i % 100) + 0.5) / 100);
+      if (native) nat[i % 4].Observe(((i % 100) + 0.5) / 100);
       busy.Dec();
       if (cfg.sleep_ms > 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(cfg.sleep_ms));
@@ -132,9 +148,10 @@ int main(int argc, char** argv) {
       "loadgen_requests_total{route=\"r<i%4>\"} by 1 and observes\n"
       "((i % 100) + 0.5) / 100 seconds into "
       "loadgen_latency_seconds{route=...}\n"
-      "(Python's default buckets). The parent waits for every worker and exits "
-      "0,\n"
-      "or 1 if any worker failed.\n\n"
+      "(Python's default buckets); with --native-histograms also into the\n"
+      "native histogram loadgen_latency_native_seconds{route=...}.\n"
+      "The parent waits for every worker and exits 0, or 1 if any worker\n"
+      "failed.\n\n"
       "Examples:\n"
       "  promdir-loadgen --dir /tmp/metrics --workers 4 --iterations 1000\n"
       "      4 workers x 1000 iterations: 1000 requests per route in total.\n"
@@ -176,6 +193,9 @@ int main(int argc, char** argv) {
       "Replace each worker that finishes its iterations with a new one "
       "until --duration ends; each runs all its iterations (needs "
       "--duration and --iterations)");
+  app.add_flag("--native-histograms", cfg.native,
+               "Also observe each latency into the native histogram "
+               "loadgen_latency_native_seconds (schema 3)");
   CLI11_PARSE(app, argc, argv);
 
   if (cfg.dir.empty()) {

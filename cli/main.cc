@@ -76,9 +76,9 @@ int main(int argc, char** argv) {
 
   CLI::App* ls = app.add_subcommand(
       "ls",
-      "one row per *.db file: type, gauge mode, id, layout, entries, "
-      "used, size, writer state (live/dead/unknown/bad) and how that "
-      "was decided");
+      "one row per *.db file (and native histogram *.ndb file): type, "
+      "gauge mode, id, layout, entries, used, size, writer state "
+      "(live/dead/unknown/bad) and how that was decided");
   add_dir(ls);
   add_liveness(ls);
   ls->add_flag("--json", json, "print a JSON array of objects");
@@ -90,7 +90,9 @@ int main(int argc, char** argv) {
   CLI::App* dump = app.add_subcommand(
       "dump",
       "every entry of one file: family, sample, labels, value, "
-      "timestamp (16-byte layout)");
+      "timestamp (16-byte layout); for a native histogram file "
+      "(histogram_native_<id>.ndb) each series' count, sum, schema, zero "
+      "bucket, table use and buckets");
   dump->add_option("FILE", dump_path, "the file to dump")->required();
   dump->add_flag("--json", json, "print a JSON array of objects");
   dump->footer(

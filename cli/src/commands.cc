@@ -9,6 +9,7 @@
 #include "lib/src/env.h"
 #include "lib/src/float_format.h"
 #include "lib/src/key_codec.h"
+#include "lib/src/native_format.h"
 #include "lib/src/reader/exposition_names.h"
 #include "promdir/merge.h"
 #include "promdir/reader.h"
@@ -47,7 +48,7 @@ void PrintResult(const MaintenanceOptions& options, const MaintenanceResult& r,
 }
 
 std::string Pad(const std::string& s, size_t width) {
-  return s.size() >= width ? s : s + std::string(width - s.size(), ' ');
+  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
 }
 
 }  // namespace
@@ -125,6 +126,9 @@ int RunLs(const MaintenanceOptions& options, bool json, std::ostream& out,
 
 int RunDump(const std::string& path, bool json, std::ostream& out,
             std::ostream& err) {
+  if (native::ParseFileName(path.substr(path.rfind('/') + 1))) {
+    return RunDumpNative(path, json, out, err);
+  }
   FileContents contents;
   Status s = ReadMetricsFile(Env::Default(), path, &contents);
   if (!s.ok()) {

@@ -38,6 +38,9 @@ int RunLs(const MaintenanceOptions& options, bool json, std::ostream& out,
           std::ostream& err);
 int RunDump(const std::string& path, bool json, std::ostream& out,
             std::ostream& err);
+// A native histogram file (`*.ndb`): RunDump calls it for such names.
+int RunDumpNative(const std::string& path, bool json, std::ostream& out,
+                  std::ostream& err);
 int RunCheck(const MaintenanceOptions& options, std::ostream& out,
              std::ostream& err);
 // With process_exits, the caller exits right after: the merge engine's

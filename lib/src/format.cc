@@ -109,8 +109,13 @@ std::string WriterTempName(std::string_view base, int pid) {
 }
 
 bool IsWriterTempName(std::string_view name) {
-  constexpr std::string_view kMark = ".db.tmp-";
+  // A metrics file's (.db) or a native histogram file's (.ndb).
+  std::string_view kMark = ".db.tmp-";
   size_t at = name.rfind(kMark);
+  if (at == std::string_view::npos) {
+    kMark = ".ndb.tmp-";
+    at = name.rfind(kMark);
+  }
   if (!name.starts_with('.') || at == std::string_view::npos || at < 2) {
     return false;
   }

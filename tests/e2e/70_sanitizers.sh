@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The reader, merge-engine, writer and collector network-layer tests (YAML
+# The reader, merge-engine, writer, native-histogram and collector
+# network-layer tests (YAML
 # and web config parsing on mutated input, head limits, basic auth) again, built with
 # AddressSanitizer and UndefinedBehaviorSanitizer: a use-after-free or a data
 # overrun that a normal build survives by luck fails here. The merge engine
@@ -16,7 +17,7 @@ SAN=${SAN_BUILD_DIR:-build-san}
 cmake -S . -B "$SAN" -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_FLAGS="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
-targets=(reader_test merge_test merge_unchanged_test writer_test collector_net_test)
+targets=(reader_test merge_test merge_unchanged_test writer_test native_test collector_net_test)
 cmake --build "$SAN" -j"$(nproc)" --target "${targets[@]}" 2>&1 | grep -E "error|warning" || true
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

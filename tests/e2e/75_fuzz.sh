@@ -3,7 +3,8 @@
 # (every library instrumented), each run for a bounded time:
 #   fuzz_file_reader, fuzz_merge  seeded with the fixtures' metrics files
 #   fuzz_key                      seeded with every key in those files
-#   fuzz_negotiation, fuzz_journal, fuzz_web_config  seeded from tests/fuzz/seeds
+#   fuzz_negotiation, fuzz_journal, fuzz_web_config, fuzz_native
+#                                 seeded from tests/fuzz/seeds
 # Each first replays tests/fuzz/regressions/<target>/ (inputs that once
 # crashed it). A crash, leak or sanitizer report fails the script and
 # leaves the input under $WORK/artifacts: add it to regressions/ with the
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 FUZZ=${FUZZ_BUILD_DIR:-build-fuzz}
 SECONDS_EACH=${FUZZ_SECONDS:-20}
-targets=(fuzz_file_reader fuzz_merge fuzz_key fuzz_negotiation fuzz_journal fuzz_web_config)
+targets=(fuzz_file_reader fuzz_merge fuzz_key fuzz_negotiation fuzz_journal fuzz_web_config fuzz_native)
 command -v clang++ >/dev/null || { echo "75_fuzz: clang++ missing (scripts/setup.sh installs it)" >&2; exit 1; }
 CC=clang CXX=clang++ cmake -S . -B "$FUZZ" -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_FLAGS="-O1 -g" -DPROMDIR_FUZZ=ON -DPROMDIR_BUILD_TESTS=OFF \
@@ -54,6 +55,7 @@ seeds_for() {
     fuzz_negotiation) echo "$ROOT/tests/fuzz/seeds/accept" ;;
     fuzz_journal) echo "$ROOT/tests/fuzz/seeds/journal" ;;
     fuzz_web_config) echo "$ROOT/tests/fuzz/seeds/web_config" ;;
+    fuzz_native) echo "$ROOT/tests/fuzz/seeds/native" ;;
   esac
 }
 export TMPDIR=$WORK  # fuzz_merge's directory

@@ -20,6 +20,7 @@
 #ifndef PROMDIR_BUILDER_H_
 #define PROMDIR_BUILDER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -29,6 +30,7 @@
 #include "promdir/family.h"
 #include "promdir/gauge.h"
 #include "promdir/histogram.h"
+#include "promdir/native_histogram.h"
 #include "promdir/registry.h"
 #include "promdir/summary.h"
 
@@ -89,12 +91,40 @@ class HistogramBuilder
   }
 };
 
+// BuildNativeHistogram (see native_histogram.h): Schema(s) in [-4, 8] (3 by
+// default) or BucketFactor(f > 1); ZeroThreshold (2^-128 by default);
+// MaxBuckets (160 by default, 0: no limit); ClassicBuckets (none by
+// default) as Buckets above.
+class NativeHistogramBuilder
+    : public detail::BuilderBase<NativeHistogramBuilder, NativeHistogram> {
+ public:
+  NativeHistogramBuilder() { spec_.native_enabled = true; }
+  NativeHistogramBuilder& Schema(int32_t schema) {
+    spec_.native_schema = schema;
+    return *this;
+  }
+  NativeHistogramBuilder& BucketFactor(double factor);
+  NativeHistogramBuilder& ZeroThreshold(double threshold) {
+    spec_.native_zero_threshold = threshold;
+    return *this;
+  }
+  NativeHistogramBuilder& MaxBuckets(uint32_t max_buckets) {
+    spec_.native_max_buckets = max_buckets;
+    return *this;
+  }
+  NativeHistogramBuilder& ClassicBuckets(std::vector<double> upper_bounds) {
+    spec_.buckets = std::move(upper_bounds);
+    return *this;
+  }
+};
+
 class SummaryBuilder : public detail::BuilderBase<SummaryBuilder, Summary> {};
 
 inline CounterBuilder BuildCounter() { return {}; }
 inline GaugeBuilder BuildGauge() { return {}; }
 inline HistogramBuilder BuildHistogram() { return {}; }
 inline SummaryBuilder BuildSummary() { return {}; }
+inline NativeHistogramBuilder BuildNativeHistogram() { return {}; }
 
 }  // namespace promdir
 

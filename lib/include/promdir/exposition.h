@@ -16,6 +16,7 @@
 #ifndef PROMDIR_EXPOSITION_H_
 #define PROMDIR_EXPOSITION_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,12 +37,30 @@ struct Sample {
   double value = 0;
 };
 
+// The native (exponential) part of one histogram series (see
+// promdir/native_histogram.h). Bucket i of `schema` holds
+// (2^((i-1)/2^schema), 2^(i/2^schema)]; negative buckets mirror that.
+struct NativeSeries {
+  Labels labels;  // the series' labels (no `le`), as its samples have them
+  int32_t schema = 0;
+  double zero_threshold = 0;
+  uint64_t zero_count = 0;
+  uint64_t count = 0;
+  double sum = 0;
+  // (index, count) by ascending index, counts > 0.
+  std::vector<std::pair<int32_t, uint64_t>> positive, negative;
+};
+
 struct MetricFamily {
   // The family name as the key stores it: a counter's name without _total.
   std::string name;
   std::string help;
   MetricType type = MetricType::kUntyped;
   std::vector<Sample> samples;
+  // Histograms: the series that have a native part. Each also has its
+  // samples: its classic buckets, or (native only) _sum, a +Inf bucket and
+  // _count, which is what the text formats show. Protobuf writes both.
+  std::vector<NativeSeries> native;
 };
 
 enum class ExpositionFormat {

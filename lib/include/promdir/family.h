@@ -33,6 +33,7 @@
 
 #include <initializer_list>
 #include <map>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -58,6 +59,13 @@ class RegistryCore;
 //   histogram [_sum, bucket 0, ..., bucket n-1]
 struct Series {
   std::vector<double*> slots;
+  // A native histogram's payload in its `.ndb` file (native_histogram.h),
+  // and the configuration Observe follows (the entry's, from the file).
+  char* native = nullptr;
+  WriteGate* native_gate = nullptr;  // the `.ndb` file's
+  int32_t native_schema = 0;
+  double native_zero_threshold = 0;
+  uint32_t native_slots = 0;
   WriteGate* gate = nullptr;       // the file's (write_gate.h)
   const double* bounds = nullptr;  // histogram upper bounds, n of them
   size_t num_buckets = 0;
@@ -72,6 +80,12 @@ struct FamilySpec {
   std::string help;
   std::vector<std::string> label_names;
   std::vector<double> buckets;  // histogram upper bounds, ending with +Inf
+  // Native histograms (NativeHistogramBuilder): type kHistogram with
+  // native_enabled; `buckets` then holds the optional classic buckets.
+  bool native_enabled = false;
+  int32_t native_schema = 3;
+  double native_zero_threshold = 0x1p-128;
+  uint32_t native_max_buckets = 160;
 };
 
 // The type-independent part of Family<T>.

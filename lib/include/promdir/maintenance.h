@@ -67,17 +67,19 @@ Status Wipe(const MaintenanceOptions& options, bool force,
 // gauge files. Busy if another compactor runs.
 Status Compact(const MaintenanceOptions& options, MaintenanceResult* result);
 
-// One *.db entry of a directory, as `promdir ls` and `promdir check` show it.
+// One *.db (or native histogram *.ndb) entry of a directory, as `promdir
+// ls` and `promdir check` show it.
 struct FileReport {
   std::string name;  // base name
   std::string path;
-  std::string type;  // "counter", "gauge", ... ("" if the name is not one)
+  std::string type;  // "counter", "gauge", ..., "histogram_native" ("" if
+                     // the name is not one)
   std::string mode;  // gauge mode, "" for other types
   std::string id;    // writer id from the name
   bool bad = false;  // unreadable: see reason and message
   std::string reason;   // BadFileReason code, "unknown_type", ...
   std::string message;  // names the file and the problem
-  std::string layout;   // "8", "16", or "" when bad
+  std::string layout;   // "8", "16", or "" when bad or native
   uint64_t entries = 0;
   uint64_t used = 0;
   uint64_t size = 0;
@@ -86,7 +88,7 @@ struct FileReport {
   std::string how;  // how the state was decided
 };
 
-// Reports every *.db entry of the directory in name order, reading each
+// Reports every *.db and *.ndb entry of the directory in name order, reading each
 // file and probing its writer under options.liveness. Changes nothing.
 // Fails only if the directory cannot be listed.
 Status InspectDirectory(const MaintenanceOptions& options,

@@ -45,6 +45,9 @@
 namespace promdir {
 
 class Env;
+namespace reader {
+class NativeCollector;
+}
 
 struct CollectorOptions {
   std::string directory;
@@ -79,7 +82,8 @@ struct BadFile {
 struct ScrapeStats {
   double duration_seconds = 0;
   // Files by (prefix, state); prefix "counter", "gauge_livesum", ...;
-  // state "live", "dead", "unknown" or "bad".
+  // state "live", "dead", "unknown" or "bad"; native histogram files
+  // ("histogram_native", read whether their writer lives or not) "any".
   std::map<std::pair<std::string, std::string>, uint64_t> files;
   uint64_t entries = 0;     // entries in the merged files
   uint64_t bytes_read = 0;  // bytes read from disk by this scrape
@@ -147,6 +151,8 @@ class DirectoryCollector {
  private:
   class Impl;
   std::unique_ptr<Impl> impl_;
+  // Native histograms (lib/src/reader/native_collect.h).
+  std::unique_ptr<reader::NativeCollector> native_;
 };
 
 }  // namespace promdir

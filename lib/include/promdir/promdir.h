@@ -18,6 +18,7 @@
 #include "promdir/gauge.h"
 #include "promdir/histogram.h"
 #include "promdir/liveness.h"
+#include "promdir/native_histogram.h"
 #include "promdir/maintenance.h"
 #include "promdir/merge.h"
 #include "promdir/options.h"

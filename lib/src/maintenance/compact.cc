@@ -30,6 +30,7 @@
 #include "lib/src/env.h"
 #include "lib/src/format.h"
 #include "lib/src/maintenance/archive_builder.h"
+#include "lib/src/maintenance/compact_native.h"
 #include "lib/src/maintenance/dir_lock.h"
 #include "lib/src/dir_names.h"
 #include "lib/src/reader/dir_guard.h"
@@ -44,6 +45,7 @@ namespace {
 
 using maintenance::ArchiveBuilder;
 using maintenance::DirLock;
+using maintenance::WriteWholeFile;
 using reader::ProbeFile;
 
 struct Candidate {
@@ -69,27 +71,6 @@ struct Group {
 bool SafeName(const std::string& name) {
   return name.find('\t') == std::string::npos &&
          name.find('\n') == std::string::npos;
-}
-
-// Creates `path` afresh (mode 0644 before the umask) and writes `data`. A
-// stale file or a planted symlink under the name is unlinked first (the
-// link, not its target), and the create is exclusive: it never follows a
-// symlink or writes into a file someone else made meanwhile.
-Status WriteWholeFile(Env* env, const std::string& path,
-                      const std::string& data, FileInfo* info) {
-  int fd = -1;
-  Status s = env->Unlink(path);
-  if (!s.ok() && !s.IsNotFound()) return s;
-  s = env->Open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                0644, &fd);
-  if (!s.ok()) return s;
-  s = env->WriteAt(fd, 0, data.data(), data.size());
-  if (s.ok()) s = env->Sync(fd);
-  if (s.ok() && info != nullptr) s = env->Stat(fd, info);
-  Status c = env->Close(fd);
-  if (s.ok()) s = c;
-  if (!s.ok()) env->Unlink(path);
-  return s;
 }
 
 class Compactor {
@@ -149,7 +130,9 @@ Status Compactor::Run() {
       }
     }
     ReadSources();
-    return Fold();
+    s = Fold();
+    if (!s.ok()) return s;
+    return maintenance::CompactNative(env_, options_, result_);
   }
   s = Stage();
   if (!s.ok()) return s;
@@ -158,7 +141,10 @@ Status Compactor::Run() {
   ReadSources();
   s = Fold();
   if (!s.ok()) return s;
-  return Commit();
+  s = Commit();
+  if (!s.ok()) return s;
+  // Native histogram files have their own crash-safe fold.
+  return maintenance::CompactNative(env_, options_, result_);
 }
 
 Status Compactor::Recover() {

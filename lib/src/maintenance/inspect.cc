@@ -6,12 +6,57 @@
 #include "lib/src/env.h"
 #include "lib/src/format.h"
 #include "lib/src/dir_names.h"
+#include "lib/src/native_format.h"
+#include "lib/src/reader/native_file.h"
 #include "lib/src/reader/reprove.h"
 #include "promdir/directory_env.h"
 #include "promdir/maintenance.h"
 #include "promdir/reader.h"
 
 namespace promdir {
+
+namespace {
+
+// A native histogram file (lib/src/native_format.h).
+std::optional<FileReport> InspectNative(Env* env, const MaintenanceOptions& options,
+                                        const std::string& name,
+                                        const std::string& id) {
+  FileReport r;
+  r.name = name;
+  r.path = options.directory + "/" + name;
+  r.type = native::kPrefix;
+  r.id = id;
+  std::vector<reader::NativeEntry> entries;
+  uint64_t bytes = 0;
+  reader::NativeFileMeta meta;
+  r.archive = id == native::kArchiveId;
+  reader::ReadError err = reader::ReadNativeFile(env, r.path, &entries, &bytes,
+                                                 &meta, r.archive);
+  r.used = meta.used;
+  r.size = meta.size;
+  if (err.status.IsNotFound()) return std::nullopt;  // vanished meanwhile
+  if (!err.status.ok()) {
+    r.bad = true;
+    r.reason = std::string(reader::BadReasonCode(err.reason));
+    r.message = err.status.message();
+    return r;
+  }
+  r.entries = entries.size();
+  if (r.archive) {
+    r.state = WriterState::kDead;
+    r.how = "archive written by compaction";
+    return r;
+  }
+  Verdict v;
+  FileInfo info;
+  if (reader::ProbeFile(env, r.path, id, options.liveness, &v, &info).ok()) {
+    r.state = v.state;
+    r.how = v.how;
+  }
+  return r;
+}
+
+}  // namespace
 
 Status InspectDirectory(const MaintenanceOptions& options,
                         std::vector<FileReport>* reports) {
@@ -23,6 +68,11 @@ Status InspectDirectory(const MaintenanceOptions& options,
   if (!s.ok()) return s;
   std::sort(names.begin(), names.end());
   for (const std::string& name : names) {
+    if (std::optional<std::string> id = native::ParseFileName(name)) {
+      std::optional<FileReport> r = InspectNative(env, options, name, *id);
+      if (r) reports->push_back(std::move(*r));
+      continue;
+    }
     if (!name.ends_with(".db")) continue;
     FileReport r;
     r.name = name;

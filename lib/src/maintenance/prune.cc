@@ -6,6 +6,7 @@
 
 #include "lib/src/env.h"
 #include "lib/src/format.h"
+#include "lib/src/native_format.h"
 #include "lib/src/dir_names.h"
 #include "lib/src/path.h"
 #include "lib/src/reader/reprove.h"
@@ -187,8 +188,10 @@ Status Wipe(const MaintenanceOptions& options, bool force,
                              maintenance::IsTempName(name);
     // A writer's file being created: removed too, unless a writer holds it.
     const bool writer_temp = format::IsWriterTempName(name);
-    // Only names promdir or a client writes: never other *.db-looking junk.
-    if (!bookkeeping && !writer_temp && !format::ParseFileName(name)) {
+    // Only names promdir or a client writes (native histograms' *.ndb
+    // too): never other *.db-looking junk.
+    if (!bookkeeping && !writer_temp && !format::ParseFileName(name) &&
+        !native::ParseFileName(name)) {
       continue;
     }
     FileInfo info;

@@ -100,6 +100,50 @@ void AppendByName(const MetricFamily& f, pb::MetricType type,
   for (std::string_view n : order) Delimit(*by_name[n], out);
 }
 
+// Spans and deltas of buckets sorted by index (exposition.h).
+template <typename AddSpan, typename AddDelta>
+void SetBuckets(const std::vector<std::pair<int32_t, uint64_t>>& buckets,
+                AddSpan add_span, AddDelta add_delta) {
+  pb::BucketSpan* span = nullptr;
+  int64_t next = 0;  // the index after the current span
+  int64_t prev_count = 0;
+  for (const auto& [index, count] : buckets) {
+    if (span == nullptr || index != next) {
+      // The first span starts at its index; later ones after a gap.
+      const int64_t offset = span == nullptr ? index : index - next;
+      span = add_span();
+      span->set_offset(static_cast<int32_t>(offset));
+      span->set_length(0);
+    }
+    span->set_length(span->length() + 1);
+    next = int64_t{index} + 1;
+    add_delta(static_cast<int64_t>(count) - prev_count);
+    prev_count = static_cast<int64_t>(count);
+  }
+}
+
+void SetNative(const NativeSeries& n, pb::Histogram* h) {
+  h->set_schema(n.schema);
+  h->set_zero_threshold(n.zero_threshold);
+  h->set_zero_count(n.zero_count);
+  h->set_sample_count(n.count);
+  h->set_sample_sum(n.sum);
+  // A native-only series' one classic bucket (+Inf) is implied.
+  if (h->bucket_size() == 1 && std::isinf(h->bucket(0).upper_bound())) {
+    h->clear_bucket();
+  }
+  SetBuckets(n.positive, [&] { return h->add_positive_span(); },
+             [&](int64_t d) { h->add_positive_delta(d); });
+  SetBuckets(n.negative, [&] { return h->add_negative_span(); },
+             [&](int64_t d) { h->add_negative_delta(d); });
+  if (n.positive.empty() && n.negative.empty()) {
+    // No buckets: a no-op span says this is a native histogram.
+    pb::BucketSpan* span = h->add_positive_span();
+    span->set_offset(0);
+    span->set_length(0);
+  }
+}
+
 // A Typable histogram or summary: one metric per label set (without `le`),
 // in order of first appearance.
 void AppendGrouped(const MetricFamily& f, NameEscaping names,
@@ -146,6 +190,10 @@ void AppendGrouped(const MetricFamily& f, NameEscaping names,
     } else {
       sum->set_sample_count(static_cast<uint64_t>(s.value));
     }
+  }
+  for (const NativeSeries& n : f.native) {
+    auto it = groups.find(GroupKey(n.labels, skip));
+    if (it != groups.end()) SetNative(n, it->second->mutable_histogram());
   }
   Delimit(mf, out);
 }

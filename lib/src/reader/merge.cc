@@ -8,6 +8,7 @@
 
 #include "lib/src/reader/dir_guard.h"
 #include "lib/src/reader/merge_internal.h"
+#include "lib/src/reader/native_collect.h"
 #include "lib/src/reader/reprove.h"
 
 namespace promdir {
@@ -198,8 +199,37 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
   return Status::OK();
 }
 
+namespace {
+
+// The native histograms of a scrape (native_collect.h). A directory that
+// cannot be listed now was listed a moment ago by the engine: the scrape
+// goes on without them.
+std::vector<reader::NativeFamily> CollectNative(
+    reader::NativeCollector* native, ScrapeStats* stats) {
+  ScrapeStats local;
+  std::vector<reader::NativeFamily> natives;
+  native->Collect(&natives, stats ? stats : &local);
+  return natives;
+}
+
+void ToModels(const Plan& plan, std::vector<reader::NativeFamily> natives,
+              std::vector<MetricFamily>* families) {
+  families->clear();
+  families->reserve(plan.families.size() + natives.size());
+  for (const PlanFamily& pf : plan.families) {
+    families->push_back(ToModel(plan, pf));
+  }
+  uint64_t dropped = 0;
+  reader::AttachNative(std::move(natives), families, &dropped);
+}
+
+}  // namespace
+
 DirectoryCollector::DirectoryCollector(CollectorOptions options)
-    : impl_(std::make_unique<Impl>(std::move(options))) {}
+    : native_(std::make_unique<reader::NativeCollector>(
+          options.env ? options.env : Env::Default(), options.directory)) {
+  impl_ = std::make_unique<Impl>(std::move(options));
+}
 
 DirectoryCollector::~DirectoryCollector() = default;
 
@@ -209,10 +239,7 @@ Status DirectoryCollector::Collect(std::vector<MetricFamily>* families,
   Status s = impl_->Collect(&plan, stats);
   families->clear();
   if (!s.ok()) return s;
-  families->reserve(plan.families.size());
-  for (const PlanFamily& pf : plan.families) {
-    families->push_back(ToModel(plan, pf));
-  }
+  ToModels(plan, CollectNative(native_.get(), stats), families);
   return Status::OK();
 }
 
@@ -221,7 +248,16 @@ Status DirectoryCollector::Render(Exposition format, std::string* out,
   Plan plan;
   Status s = impl_->Collect(&plan, stats);
   if (!s.ok()) return s;
-  RenderPlan(plan, format, out);
+  std::vector<reader::NativeFamily> natives =
+      CollectNative(native_.get(), stats);
+  if (natives.empty()) {
+    RenderPlan(plan, format, out);
+    return Status::OK();
+  }
+  // With native histograms: rendered from the model they are attached to.
+  std::vector<MetricFamily> families;
+  ToModels(plan, std::move(natives), &families);
+  AppendFamilies(format, families, out);
   return Status::OK();
 }
 

@@ -10,6 +10,7 @@
 #include "lib/src/float_format.h"
 #include "lib/src/format.h"
 #include "lib/src/key_codec.h"
+#include "lib/src/native_format.h"
 #include "lib/src/writer/file_store.h"
 #include "lib/src/writer/log.h"
 #include "lib/src/writer/registry_core.h"
@@ -22,6 +23,7 @@ struct FamilyBase::Impl {
   std::unordered_map<std::string, std::unique_ptr<Series>> series;
   std::unique_ptr<Series> dummy;
   std::unique_ptr<double[]> dummy_slots;
+  std::unique_ptr<uint64_t[]> dummy_native;
 };
 
 namespace {
@@ -43,6 +45,35 @@ std::string LabelList(const std::vector<std::string>& names) {
     s += names[i];
   }
   return s + ")";
+}
+
+// Binds `series` to its native histogram entry (appended if new). An
+// existing entry keeps the configuration it was created with.
+Status BindNative(RegistryCore* core, const FamilySpec& spec,
+                  const std::string& key, Series* series) {
+  auto fail = [&](const Status& s) {
+    writer::LogLine("cannot create series of \"" + spec.name +
+                    "\": " + s.message());
+    return s;
+  };
+  Result<writer::MetricsFile*> file = core->NativeFile();
+  if (!file.ok()) return fail(file.status());
+  native::Config c;
+  c.schema = spec.native_schema;
+  c.zero_threshold = spec.native_zero_threshold;
+  c.max_buckets = spec.native_max_buckets;
+  c.slots = native::SlotsFor(c.max_buckets);
+  Result<char*> payload =
+      file.value()->FindOrAppendNative(key, native::ConfigBytes(c));
+  if (!payload.ok()) return fail(payload.status());
+  // Checked when the file was loaded or appended: the size is right.
+  native::ParseConfig(payload.value(), native::kTableOffset + 16 * native::kMaxSlots, &c);
+  series->native = payload.value();
+  series->native_gate = file.value()->gate();
+  series->native_schema = c.schema;
+  series->native_zero_threshold = c.zero_threshold;
+  series->native_slots = c.slots;
+  return Status::OK();
 }
 
 }  // namespace
@@ -117,6 +148,7 @@ Result<const Series*> FamilyBase::FindByValues(
       samples.emplace_back(n + "_sum", labels);
       break;
     case FileType::kHistogram:
+      if (spec_.buckets.empty()) break;  // a native histogram only
       samples.emplace_back(n + "_sum", labels);
       for (double b : spec_.buckets) {
         LabelPairs with_le = labels;
@@ -124,6 +156,15 @@ Result<const Series*> FamilyBase::FindByValues(
         samples.emplace_back(n + "_bucket", std::move(with_le));
       }
       break;
+  }
+  std::string native_key;
+  if (spec_.native_enabled) {
+    Result<std::string> key = EncodeKey(n, n, labels, spec_.help);
+    if (!key.ok()) {
+      return Status::InvalidArgument("family \"" + n +
+                                     "\": " + key.status().message());
+    }
+    native_key = std::move(key.value());
   }
   std::vector<std::string> keys;
   for (auto& [sample, pairs] : samples) {
@@ -136,6 +177,16 @@ Result<const Series*> FamilyBase::FindByValues(
     keys.push_back(std::move(key.value()));
   }
 
+  auto series = std::make_unique<Series>();
+  if (spec_.native_enabled) {
+    Status s = BindNative(impl_->core, spec_, native_key, series.get());
+    if (!s.ok()) return s;
+    if (keys.empty()) {
+      const Series* result = series.get();
+      impl_->series.emplace(std::move(lookup), std::move(series));
+      return result;
+    }
+  }
   Result<writer::MetricsFile*> file =
       impl_->core->FileFor(spec_.type, spec_.mode);
   if (!file.ok()) {
@@ -152,7 +203,6 @@ Result<const Series*> FamilyBase::FindByValues(
         ") needs timestamps, but " + f->path() +
         " has the 8-byte value layout");
   }
-  auto series = std::make_unique<Series>();
   series->gate = f->gate();
   for (const std::string& key : keys) {
     Result<double*> slot = f->FindOrAppend(key);
@@ -189,6 +239,21 @@ const Series* FamilyBase::OrDummy(const Result<const Series*>& result) {
     d->bounds = spec_.buckets.data();
     d->num_buckets = spec_.buckets.size();
     d->stamped = format::BaseMode(spec_.mode) == GaugeMode::kMostRecent;
+    if (spec_.native_enabled) {
+      native::Config c;
+      c.schema = spec_.native_schema;
+      c.zero_threshold = spec_.native_zero_threshold;
+      c.slots = 16;
+      impl_->dummy_native =
+          std::make_unique<uint64_t[]>(native::PayloadSize(c.slots) / 8);
+      d->native = reinterpret_cast<char*>(impl_->dummy_native.get());
+      std::string config = native::ConfigBytes(c);
+      std::copy(config.begin(), config.end(), d->native);
+      d->native_gate = d->gate;
+      d->native_schema = c.schema;
+      d->native_zero_threshold = c.zero_threshold;
+      d->native_slots = c.slots;
+    }
     impl_->dummy = std::move(d);
   }
   return impl_->dummy.get();

@@ -61,7 +61,7 @@ Result<MetricsFile*> FileStore::Acquire(Env* env, const std::string& dir,
   }
   std::string pid = std::to_string(env->GetPid());
   std::string first_problem;
-  std::string first_path = dir + "/" + prefix + "_" + id + ".db";
+  std::string first_path = FilePath(dir, prefix, id);
   std::unique_ptr<MetricsFile> file;
   for (int attempt = 0; attempt < 10; ++attempt) {
     std::string candidate = id;

@@ -10,6 +10,7 @@
 
 #include "lib/src/format.h"
 #include "lib/src/key_codec.h"
+#include "lib/src/native_format.h"
 #include "promdir/directory_env.h"
 
 namespace promdir::writer {
@@ -45,8 +46,11 @@ Status Annotate(const Status& s, const std::string& context) {
 
 std::string FilePath(const std::string& dir, const std::string& prefix,
                      const std::string& id) {
+  if (prefix == native::kPrefix) return dir + "/" + native::FileName(id);
   return dir + "/" + format::MakeFileName(prefix, id);
 }
+
+bool MetricsFile::native() const { return prefix_ == native::kPrefix; }
 
 namespace {
 
@@ -312,7 +316,23 @@ Status MetricsFile::LoadExisting(uint64_t size, ValueLayout preferred) {
   std::vector<std::string> keys;
   std::vector<uint32_t> offsets;
   ValueLayout layout = preferred;
-  s = WalkEntries(data, layout, &keys, &offsets);
+  if (native()) {
+    uint64_t pos = format::kHeaderSize;
+    std::string why = native::WalkEntries(
+        data, &pos, true, [&](const native::EntryRef& e) {
+          keys.emplace_back(e.key);
+          offsets.push_back(static_cast<uint32_t>(e.payload_offset));
+          configs_[offsets.back()] = std::string(
+              data.substr(e.payload_offset, native::kConfigSize));
+        });
+    s = why.empty() ? Status::OK() : Status::Corruption(why);
+  } else {
+    s = WalkEntries(data, layout, &keys, &offsets);
+  }
+  if (!s.ok() && native()) {
+    return Status::Corruption(path_ + ": not a native histogram file (" +
+                              s.message() + ")");
+  }
   if (!s.ok()) {
     Status first = s;
     layout = OtherLayout(preferred);
@@ -344,9 +364,7 @@ Status MetricsFile::LoadExisting(uint64_t size, ValueLayout preferred) {
 
 MetricsFile::~MetricsFile() = default;
 
-Result<double*> MetricsFile::FindOrAppend(const std::string& key) {
-  auto it = index_.find(key);
-  if (it != index_.end()) return reinterpret_cast<double*>(base_ + it->second);
+Status MetricsFile::Reserve(size_t key_size, size_t entry) {
   if (forked_) {
     Status s = MakeOwnFile();
     if (!s.ok()) return s;
@@ -354,9 +372,8 @@ Result<double*> MetricsFile::FindOrAppend(const std::string& key) {
   if (fd_ < 0) {
     return Status::IOError(path_ + " is no longer written by this process");
   }
-  size_t entry = format::EntrySize(key.size(), layout_);
   uint64_t need = uint64_t{used_} + entry;
-  if (key.size() > static_cast<size_t>(format::kMaxKeyLength) ||
+  if (key_size > static_cast<size_t>(format::kMaxKeyLength) ||
       need > kMaxFileSize) {
     return Status::NoSpace(path_ + ": entry of " + std::to_string(entry) +
                            " bytes does not fit in a writer's file (at most " +
@@ -378,21 +395,54 @@ Result<double*> MetricsFile::FindOrAppend(const std::string& key) {
     }
     capacity_ = cap;
   }
+  return Status::OK();
+}
+
+char* MetricsFile::WriteKey(const std::string& key) {
   char* p = base_ + used_;
   int32_t key_len = static_cast<int32_t>(key.size());
   std::memcpy(p, &key_len, 4);
   std::memcpy(p + 4, key.data(), key.size());
-  size_t pad = format::PadLength(key.size());
-  std::memset(p + 4 + key.size(), ' ', pad);
-  size_t value_off = format::ValueOffset(key.size());
-  std::memset(p + value_off, 0, format::ValueSize(layout_));
+  std::memset(p + 4 + key.size(), ' ', format::PadLength(key.size()));
+  return p + format::ValueOffset(key.size());
+}
+
+uint32_t MetricsFile::Publish(const std::string& key, size_t entry) {
+  uint32_t need = used_ + static_cast<uint32_t>(entry);
   std::atomic_ref<int32_t>(*reinterpret_cast<int32_t*>(base_))
       .store(static_cast<int32_t>(need), std::memory_order_release);
-  uint32_t abs = used_ + static_cast<uint32_t>(value_off);
-  used_ = static_cast<uint32_t>(need);
+  uint32_t abs = used_ + static_cast<uint32_t>(format::ValueOffset(key.size()));
+  used_ = need;
   index_.emplace(key, abs);
   value_offsets_.push_back(abs);
-  return reinterpret_cast<double*>(base_ + abs);
+  return abs;
+}
+
+Result<double*> MetricsFile::FindOrAppend(const std::string& key) {
+  auto it = index_.find(key);
+  if (it != index_.end()) return reinterpret_cast<double*>(base_ + it->second);
+  size_t entry = format::EntrySize(key.size(), layout_);
+  Status s = Reserve(key.size(), entry);
+  if (!s.ok()) return s;
+  std::memset(WriteKey(key), 0, format::ValueSize(layout_));
+  return reinterpret_cast<double*>(base_ + Publish(key, entry));
+}
+
+Result<char*> MetricsFile::FindOrAppendNative(const std::string& key,
+                                              const std::string& config) {
+  auto it = index_.find(key);
+  if (it != index_.end()) return base_ + it->second;
+  uint32_t size;
+  std::memcpy(&size, config.data(), 4);
+  size_t entry = format::ValueOffset(key.size()) + size;
+  Status s = Reserve(key.size(), entry);
+  if (!s.ok()) return s;
+  char* payload = WriteKey(key);
+  std::memcpy(payload, config.data(), config.size());
+  std::memset(payload + config.size(), 0, size - config.size());
+  uint32_t abs = Publish(key, entry);
+  configs_[abs] = config;
+  return base_ + abs;
 }
 
 }  // namespace promdir::writer

@@ -75,6 +75,15 @@ class MetricsFile {
   // NoSpace/IOError naming the file when it cannot grow.
   Result<double*> FindOrAppend(const std::string& key);
 
+  // The native-histogram file's kind of FindOrAppend (native_format.h):
+  // returns the payload of `key`, appending the entry (payload `config`
+  // followed by zeros up to its size) if the file does not have it yet.
+  // An existing entry keeps its own configuration.
+  Result<char*> FindOrAppendNative(const std::string& key,
+                                   const std::string& config);
+  // True for a native-histogram file (`histogram_native_<id>.ndb`).
+  bool native() const;
+
   // The fork handler's part in the child (see above). Only system calls: no
   // allocation, no file.
   void ForgetInChild();
@@ -113,8 +122,16 @@ class MetricsFile {
   Status LoadExisting(uint64_t size, ValueLayout preferred);
   // Maps [0, length) of the file somewhere new and makes it the newest.
   Status AddRegion(size_t length);
-  // The file's bytes [0, used_) rebuilt from the index, values 0.
+  // The file's bytes [0, used_) rebuilt from the index, values 0 (native
+  // payloads keep their configuration).
   std::string ZeroedImage() const;
+  // Makes room for an entry of `entry` bytes past used_, growing the file.
+  Status Reserve(size_t key_size, size_t entry);
+  // Writes key_len, key and padding past used_; returns the value's place.
+  char* WriteKey(const std::string& key);
+  // Publishes the entry of `entry` bytes just written past used_ (a release
+  // store of the new used) and indexes it; returns its value offset.
+  uint32_t Publish(const std::string& key, size_t entry);
 
   std::unique_ptr<Env> own_env_;  // a DirectoryEnv for dir_
   Env* env_ = nullptr;
@@ -132,6 +149,8 @@ class MetricsFile {
   ValueLayout layout_ = ValueLayout::k16;
   std::unordered_map<std::string, uint32_t> index_;  // key -> value offset
   std::vector<uint32_t> value_offsets_;              // in file order
+  // Native files: value offset -> the payload's configuration bytes.
+  std::unordered_map<uint32_t, std::string> configs_;
 };
 
 // Walks `data[0, used)` as a metrics file in `layout`. On success fills
@@ -149,6 +168,7 @@ inline constexpr char kMagic[4] = {'p', 'd', 'i', 'r'};
 // The same code as `s`, with `context` in front of its message.
 Status Annotate(const Status& s, const std::string& context);
 
+// `<dir>/<prefix>_<id>.db`, or `.ndb` for native_format.h's prefix.
 std::string FilePath(const std::string& dir, const std::string& prefix,
                      const std::string& id);
 

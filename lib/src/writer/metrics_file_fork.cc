@@ -45,6 +45,10 @@ std::string MetricsFile::ZeroedImage() const {
     std::memcpy(data.data() + start + 4, key.data(), key.size());
     std::memset(data.data() + start + 4 + key.size(), ' ',
                 format::PadLength(key.size()));
+    auto c = configs_.find(value_off);
+    if (c != configs_.end()) {
+      std::memcpy(data.data() + value_off, c->second.data(), c->second.size());
+    }
   }
   return data;
 }

@@ -13,6 +13,7 @@
 #include "lib/src/float_format.h"
 #include "lib/src/format.h"
 #include "lib/src/key_codec.h"
+#include "lib/src/native_format.h"
 #include "lib/src/writer/file_store.h"
 #include "lib/src/writer/registry_core.h"
 #include "promdir/directory_env.h"
@@ -40,6 +41,11 @@ std::string Describe(const detail::FamilySpec& s) {
     d += s.label_names[i];
   }
   d += ")";
+  if (s.native_enabled) {
+    d += " and native schema " + std::to_string(s.native_schema) +
+         ", zero threshold " + GoFloat(s.native_zero_threshold) +
+         ", max buckets " + std::to_string(s.native_max_buckets);
+  }
   if (s.type == FileType::kHistogram) {
     d += " and buckets (";
     for (size_t i = 0; i < s.buckets.size(); ++i) {
@@ -54,7 +60,12 @@ std::string Describe(const detail::FamilySpec& s) {
 
 bool SameDeclaration(const detail::FamilySpec& a, const detail::FamilySpec& b) {
   return a.type == b.type && a.mode == b.mode && a.help == b.help &&
-         a.label_names == b.label_names && a.buckets == b.buckets;
+         a.label_names == b.label_names && a.buckets == b.buckets &&
+         a.native_enabled == b.native_enabled &&
+         (!a.native_enabled ||
+          (a.native_schema == b.native_schema &&
+           a.native_zero_threshold == b.native_zero_threshold &&
+           a.native_max_buckets == b.native_max_buckets));
 }
 
 // Checks and completes a declaration as Python's client would; throws
@@ -97,7 +108,24 @@ void Normalize(detail::FamilySpec& s, const Options& options) {
   } else {
     s.mode = GaugeMode::kNone;
   }
-  if (s.type == FileType::kHistogram) {
+  if (s.native_enabled) {
+    if (s.native_schema < native::kMinSchema ||
+        s.native_schema > native::kMaxSchema) {
+      fail("native schema " + std::to_string(s.native_schema) +
+           " is outside [-4, 8]");
+    }
+    if (!(s.native_zero_threshold >= 0) || std::isinf(s.native_zero_threshold)) {
+      fail("native zero threshold " + GoFloat(s.native_zero_threshold) +
+           " is not a finite number >= 0");
+    }
+    if (s.native_max_buckets > native::kMaxSlots / 2) {
+      fail("native max bucket count " + std::to_string(s.native_max_buckets) +
+           " is above " + std::to_string(native::kMaxSlots / 2));
+    }
+  }
+  if (s.type == FileType::kHistogram && s.native_enabled && s.buckets.empty()) {
+    // A native histogram without classic buckets.
+  } else if (s.type == FileType::kHistogram) {
     if (s.buckets.empty()) {
       s.buckets = {.005, .01, .025, .05, .075, .1,  .25,
                    .5,   .75, 1,    2.5, 5,    7.5, 10};

@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "lib/src/format.h"
+#include "lib/src/native_format.h"
 #include "lib/src/writer/file_store.h"
 
 namespace promdir::detail {
@@ -23,7 +24,15 @@ Result<writer::MetricsFile*> RegistryCore::FileFor(FileType type,
   format::FileName name;
   name.type = type;
   name.mode = mode;
-  std::string prefix = name.Prefix();
+  return FileForPrefix(name.Prefix());
+}
+
+Result<writer::MetricsFile*> RegistryCore::NativeFile() {
+  return FileForPrefix(native::kPrefix);
+}
+
+Result<writer::MetricsFile*> RegistryCore::FileForPrefix(
+    const std::string& prefix) {
   auto it = files_.find(prefix);
   if (it != files_.end()) return it->second;
   int pid = env_->GetPid();

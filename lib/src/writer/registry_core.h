@@ -30,6 +30,8 @@ class RegistryCore {
   // this registry was created, always the child's pid.
   // REQUIRES: WriterMutex() held.
   Result<writer::MetricsFile*> FileFor(FileType type, GaugeMode mode);
+  // The same for the native-histogram file (`histogram_native_<id>.ndb`).
+  Result<writer::MetricsFile*> NativeFile();
 
   // REQUIRES: WriterMutex() held.
   std::map<std::string, std::unique_ptr<FamilyBase>>& families() {
@@ -39,6 +41,8 @@ class RegistryCore {
  private:
   Options options_;
   Env* env_;
+  Result<writer::MetricsFile*> FileForPrefix(const std::string& prefix);
+
   int creator_pid_;
   std::map<std::string, writer::MetricsFile*> files_;  // by prefix
   std::map<std::string, std::unique_ptr<FamilyBase>> families_;
