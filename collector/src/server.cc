@@ -1,4 +1,4 @@
-#include "collector/src/server.h"
+#include "server.h"
 
 #include <unistd.h>
 
@@ -8,12 +8,12 @@
 #include <cstring>
 #include <thread>
 
-#include "collector/src/httplib_bridge.h"
-#include "collector/src/negotiation.h"
-#include "collector/src/response.h"
-#include "collector/src/scrape_log.h"
-#include "collector/src/version.h"
-#include "lib/src/env.h"
+#include "httplib_bridge.h"
+#include "negotiation.h"
+#include "response.h"
+#include "scrape_log.h"
+#include "version.h"
+#include "promdir/directory.h"
 
 namespace promdir::http {
 namespace {
@@ -232,8 +232,7 @@ void CollectorServer::HandleLanding(const Request& req, Response* res) {
 }
 
 void CollectorServer::HandleReady(const Request& req, Response* res) {
-  std::vector<std::string> names;
-  Status s = Env::Default()->ListDir(options_.directory, &names);
+  Status s = CheckDirectoryListable(options_.directory);
   if (s.ok()) {
     SendText(req, res, 200, "OK", options_.gzip_level);
   } else {

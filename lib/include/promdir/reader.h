@@ -25,6 +25,30 @@ namespace promdir {
 
 class Env;
 
+// Why a file cannot be read. The codes (BadFileReasonCode) are the `reason`
+// of `promdir check`, `promdir ls --json` and the collector's bad-file log
+// lines and self-metric labels.
+enum class BadFileReason : uint8_t {
+  kNone,
+  kEmpty,         // "empty": a zero-length file
+  kTruncated,     // "truncated": used past the end of the file
+  kBadLength,     // "bad_length": a negative or oversized key length, an
+                  // entry past used
+  kBadKey,        // "bad_key": a key not UTF-8, not JSON, not
+                  // [str, str, {..}, str]
+  kOldKeyFormat,  // "old_key_format": the 3-element key of clients < 0.16
+  kBadLayout,     // "bad_layout": neither value layout walks to used
+  kNotRegular,    // "not_regular": a directory, FIFO, device...
+  kSymlink,       // "symlink": a symbolic link (never followed)
+  kBadLe,         // "bad_le": a histogram bucket whose le is not a number
+  kUnknownType,   // "unknown_type": a name with a type or gauge mode no
+                  // client writes
+  kIoError,       // "io_error": open or read failed (the file is there)
+};
+
+// "empty", "truncated", ... as above; "" for kNone.
+std::string_view BadFileReasonCode(BadFileReason reason);
+
 struct FileEntry {
   std::string key;         // the JSON key bytes
   double value = 0;
@@ -40,6 +64,9 @@ struct FileContents {
   uint64_t device = 0;
   uint64_t inode = 0;
   std::vector<FileEntry> entries;
+  // Set by a failed ReadMetricsFile: why (kNone if it succeeded, or if the
+  // file vanished).
+  BadFileReason bad_reason = BadFileReason::kNone;
 };
 
 // Reads the file at `path` and works out its value layout: the one stride
@@ -55,15 +82,10 @@ struct FileContents {
 // file every `le` checked to be a number. A base name ending in ".db" must
 // name a type and gauge mode a client writes; other names (temporary files)
 // are read without that check. used = 0 reads as an empty file, as Python
-// reads it.
+// reads it. On failure out->bad_reason says why, as a code.
+// `env` nullptr: Env::Default().
 Status ReadMetricsFile(Env* env, const std::string& path, FileContents* out,
                        ValueLayout preferred = ValueLayout::k16);
-
-// A short reason code for a Corruption status from ReadMetricsFile, for
-// self-metrics labels: "empty", "truncated", "bad_length", "bad_key",
-// "old_key_format", "bad_layout", "not_regular", "symlink", "bad_le",
-// "unknown_type", "io_error".
-std::string_view BadFileReason(const Status& status);
 
 }  // namespace promdir
 

@@ -109,7 +109,7 @@ Status Prune(const MaintenanceOptions& options, MaintenanceResult* result) {
   if (!s.ok()) return s;
   for (const std::string& name : names) {
     if (format::IsWriterTempName(name)) {
-      PruneWriterTemp(env, options, options.directory + "/" + name, result);
+      PruneWriterTemp(env, options, JoinPath(options.directory, name), result);
       continue;
     }
     std::optional<format::FileName> f = format::ParseFileName(name);
@@ -182,7 +182,7 @@ Status Wipe(const MaintenanceOptions& options, bool force,
   std::vector<std::string> doomed;
   std::vector<std::string> held;
   for (const std::string& name : names) {
-    const std::string path = options.directory + "/" + name;
+    const std::string path = JoinPath(options.directory, name);
     const bool bookkeeping = name == kDirLockName || name == kJournalName ||
                              name == maintenance::kCompactorLockName ||
                              maintenance::IsTempName(name);

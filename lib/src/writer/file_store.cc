@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "lib/src/format.h"
+#include "lib/src/path.h"
 #include "lib/src/writer/log.h"
 
 namespace promdir::writer {
@@ -61,7 +63,7 @@ Result<MetricsFile*> FileStore::Acquire(Env* env, const std::string& dir,
   }
   std::string pid = std::to_string(env->GetPid());
   std::string first_problem;
-  std::string first_path = dir + "/" + prefix + "_" + id + ".db";
+  std::string first_path = JoinPath(dir, format::MakeFileName(prefix, id));
   std::unique_ptr<MetricsFile> file;
   for (int attempt = 0; attempt < 10; ++attempt) {
     std::string candidate = id;

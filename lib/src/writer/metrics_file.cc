@@ -9,6 +9,7 @@
 
 #include "lib/src/format.h"
 #include "lib/src/key_codec.h"
+#include "lib/src/path.h"
 
 namespace promdir::writer {
 
@@ -43,7 +44,7 @@ Status Annotate(const Status& s, const std::string& context) {
 
 std::string FilePath(const std::string& dir, const std::string& prefix,
                      const std::string& id) {
-  return dir + "/" + format::MakeFileName(prefix, id);
+  return JoinPath(dir, format::MakeFileName(prefix, id));
 }
 
 Status CreateComplete(Env* env, const std::string& dir, const std::string& path,
@@ -51,7 +52,8 @@ Status CreateComplete(Env* env, const std::string& dir, const std::string& path,
                       bool* existed) {
   *existed = false;
   std::string base = path.substr(dir.size() + 1);
-  std::string temp = dir + "/" + format::WriterTempName(base, env->GetPid());
+  std::string temp =
+      JoinPath(dir, format::WriterTempName(base, env->GetPid()));
   Status s = env->Open(temp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW, 0666, fd);
   if (!s.ok()) return s;
   s = env->TryLock(*fd);
@@ -93,38 +95,50 @@ Status WalkEntries(std::string_view data, ValueLayout layout,
                    std::vector<uint32_t>* value_offsets) {
   keys->clear();
   value_offsets->clear();
-  size_t used = data.size();
-  size_t pos = format::kHeaderSize;
-  while (pos < used) {
-    if (used - pos < 4) {
-      return Status::Corruption("entry header at offset " +
-                                std::to_string(pos) + " runs past used");
-    }
-    int32_t key_len;
-    std::memcpy(&key_len, data.data() + pos, 4);
-    if (key_len <= 0 || key_len > format::kMaxKeyLength) {
-      return Status::Corruption("bad key length " + std::to_string(key_len) +
-                                " at offset " + std::to_string(pos));
-    }
-    size_t size = format::EntrySize(static_cast<size_t>(key_len), layout);
-    if (size > used - pos) {
-      return Status::Corruption("entry at offset " + std::to_string(pos) +
-                                " runs past used");
-    }
-    std::string_view key = data.substr(pos + 4, static_cast<size_t>(key_len));
-    DecodedKey decoded;
-    Status s = DecodeKey(key, &decoded);
-    if (!s.ok()) {
-      return Status::Corruption("key at offset " + std::to_string(pos) + ": " +
-                                s.message());
-    }
-    keys->emplace_back(key);
-    value_offsets->push_back(static_cast<uint32_t>(
-        pos + format::ValueOffset(static_cast<size_t>(key_len))));
-    pos += size;
+  Status bad_key;
+  format::WalkProblem p = format::WalkEntries(
+      data, format::kHeaderSize, layout,
+      [&](uint64_t pos, std::string_view key, uint64_t value_offset) {
+        DecodedKey decoded;
+        Status s = DecodeKey(key, &decoded);
+        if (!s.ok()) {
+          bad_key = Status::Corruption("key at offset " + std::to_string(pos) +
+                                       ": " + s.message());
+          return false;
+        }
+        keys->emplace_back(key);
+        value_offsets->push_back(static_cast<uint32_t>(value_offset));
+        return true;
+      });
+  if (!p.ok()) {
+    return Status::Corruption(format::DescribeWalkProblem(p, data.size()));
   }
-  return Status::OK();
+  return bad_key;
 }
+
+namespace {
+
+// Creates the file at `path` complete (header written, sized), or opens the
+// one that is there (or appeared meanwhile). *created says which.
+Status OpenOrCreate(Env* env, const std::string& dir, const std::string& path,
+                    int* fd, bool* created) {
+  *created = false;
+  FileInfo existing;
+  if (env->LinkStat(path, &existing).IsNotFound()) {
+    char header[format::kHeaderSize];
+    format::EncodeHeader(format::kHeaderSize, /*writer_mark=*/true, header);
+    bool existed = false;
+    Status s = CreateComplete(env, dir, path,
+                              std::string_view(header, sizeof(header)),
+                              format::kInitialFileSize, fd, &existed);
+    if (!s.ok() && !existed) return s;
+    *created = s.ok();
+    if (*created) return s;
+  }
+  return env->Open(path, O_RDWR | O_CREAT | O_NOFOLLOW, 0666, fd);
+}
+
+}  // namespace
 
 Status MetricsFile::Open(Env* env, const std::string& dir,
                          const std::string& prefix, const std::string& id,
@@ -146,24 +160,9 @@ Status MetricsFile::Open(Env* env, const std::string& dir,
     return Status::Corruption(path + " is not a regular file");
   }
   int fd = -1;
-  Status s;
   bool created = false;
-  if (env->LinkStat(path, &existing).IsNotFound()) {
-    char header[format::kHeaderSize];
-    int32_t used = format::kHeaderSize;
-    std::memcpy(header, &used, 4);
-    std::memcpy(header + 4, kMagic, 4);
-    bool existed = false;
-    s = CreateComplete(env, dir, path, std::string_view(header, sizeof(header)),
-                       format::kInitialFileSize, &fd, &existed);
-    if (!s.ok() && !existed) return s;
-    created = s.ok();
-  }
-  if (!created) {
-    // An existing file (or one that appeared meanwhile): open and lock it.
-    s = env->Open(path, O_RDWR | O_CREAT | O_NOFOLLOW, 0666, &fd);
-    if (!s.ok()) return s;
-  }
+  Status s = OpenOrCreate(env, dir, path, &fd, &created);
+  if (!s.ok()) return s;
   auto fail = [&](const Status& st) {
     env->Close(fd);
     return st;
@@ -206,9 +205,7 @@ Status MetricsFile::Open(Env* env, const std::string& dir,
       return fail(Annotate(s, "allocate " + path));
     }
     char header[format::kHeaderSize];
-    int32_t used = format::kHeaderSize;
-    std::memcpy(header, &used, 4);
-    std::memcpy(header + 4, kMagic, 4);
+    format::EncodeHeader(format::kHeaderSize, /*writer_mark=*/true, header);
     s = env->WriteAt(fd, 0, header, sizeof(header));
     if (!s.ok()) {
       f->fd_ = -1;
@@ -251,7 +248,7 @@ Status MetricsFile::LoadExisting(uint64_t size, ValueLayout preferred) {
   // process may still be writing it.
   bool numeric =
       !id_.empty() && id_.find_first_not_of("0123456789") == std::string::npos;
-  if (std::memcmp(header + 4, kMagic, 4) != 0 && numeric && id_.size() < 10) {
+  if (!format::HasWriterMark(header) && numeric && id_.size() < 10) {
     int pid = std::stoi(id_);
     if (pid != env_->GetPid() && env_->PidExists(pid)) {
       return Status::Busy(path_ + " belongs to live process " + id_ +
@@ -291,9 +288,8 @@ Status MetricsFile::LoadExisting(uint64_t size, ValueLayout preferred) {
   s = env_->Allocate(fd_, size);
   if (!s.ok()) return Annotate(s, "allocate " + path_);
   // Mark the file as a promdir writer's (and a valid `used`).
-  int32_t used_out = used;
-  std::memcpy(header, &used_out, 4);
-  std::memcpy(header + 4, kMagic, 4);
+  format::EncodeHeader(static_cast<uint32_t>(used), /*writer_mark=*/true,
+                       header);
   s = env_->WriteAt(fd_, 0, header, sizeof(header));
   if (!s.ok()) return Annotate(s, "write " + path_);
   layout_ = layout;
@@ -343,12 +339,7 @@ Result<double*> MetricsFile::FindOrAppend(const std::string& key) {
     capacity_ = cap;
   }
   char* p = base_ + used_;
-  int32_t key_len = static_cast<int32_t>(key.size());
-  std::memcpy(p, &key_len, 4);
-  std::memcpy(p + 4, key.data(), key.size());
-  size_t pad = format::PadLength(key.size());
-  std::memset(p + 4 + key.size(), ' ', pad);
-  size_t value_off = format::ValueOffset(key.size());
+  size_t value_off = format::EncodeEntryKey(key, p);
   std::memset(p + value_off, 0, format::ValueSize(layout_));
   std::atomic_ref<int32_t>(*reinterpret_cast<int32_t*>(base_))
       .store(static_cast<int32_t>(need), std::memory_order_release);
