@@ -2,7 +2,6 @@
 # run them in-process; main.cc only parses arguments.
 add_library(promdir_cli_commands STATIC ${CMAKE_CURRENT_SOURCE_DIR}/src/commands.cc
             ${CMAKE_CURRENT_SOURCE_DIR}/src/heap.cc)
-target_include_directories(promdir_cli_commands PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(promdir_cli_commands PUBLIC promdir_maintenance promdir_reader promdir_core)
 target_compile_options(promdir_cli_commands PRIVATE -Wall -Wextra)
 

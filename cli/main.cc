@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "cli/src/commands.h"
-#include "cli/src/heap.h"
+#include "src/commands.h"
+#include "src/heap.h"
 #include "promdir/merge.h"
 
 #ifndef PROMDIR_VERSION
