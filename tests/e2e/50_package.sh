@@ -88,4 +88,17 @@ bash "$REPO_DIR/tests/examples/check_collectable.sh" "$WORK/consumer/consumer" \
   "$WORK/consumer/consumer_collectable" >"$WORK/collectable.txt" 2>&1 ||
   { cat "$WORK/collectable.txt" >&2; fail "the installed Collectable example failed"; }
 log "downstream: quickstart and the Collectable example built and run against the package"
+# Without prometheus-cpp, find_package(promdir) gives the core alone, and
+# the quickstart builds and runs.
+cmake -S "$E2E_DIR/consumer" -B "$WORK/consumer-core" -DCMAKE_PREFIX_PATH="$ROOT/usr" \
+  -DCMAKE_DISABLE_FIND_PACKAGE_prometheus-cpp=ON \
+  -DEXAMPLE_DIR="$REPO_DIR/tests/examples" >"$WORK/consumer-core.log" 2>&1 &&
+  cmake --build "$WORK/consumer-core" -j2 >>"$WORK/consumer-core.log" 2>&1 ||
+  { tail -n 30 "$WORK/consumer-core.log" >&2; fail "the consumer without prometheus-cpp failed to build"; }
+[[ ! -e $WORK/consumer-core/consumer_collectable ]] ||
+  fail "promdir::prometheus was offered without prometheus-cpp"
+mkdir -p "$WORK/mp-core"
+PROMETHEUS_MULTIPROC_DIR="$WORK/mp-core" "$WORK/consumer-core/consumer" ||
+  fail "the consumer built without prometheus-cpp failed"
+log "downstream without prometheus-cpp: promdir::promdir alone builds and runs"
 log "PASS"
