@@ -1,5 +1,6 @@
-// The names promdir gives files in a multiprocess directory when it takes
-// a dead writer's file away (compaction, prune, mark-dead) or folds it.
+// Every name promdir gives a file in a multiprocess directory besides a
+// writer's own <prefix>_<id>.db (lib/src/format.h), and the codec of the
+// compaction journal:
 //
 //   <prefix>_archive.db      an archive of 16-byte-layout files
 //   <prefix>_archive8.db     an archive of 8-byte-layout files
@@ -12,7 +13,8 @@
 //   .promdir.lock            readers' shared lock; the compactor's exclusive
 //                            one while it commits (lib/src/reader/dir_guard.h)
 //   .promdir-compact.lock    held by the one running compactor
-//   .promdir-compact.journal the compaction journal (below)
+//   .promdir-compact.journal the compaction journal (below), written first
+//                            as .promdir-compact.journal.tmp
 //   .promdir-compact.<archive>.tmp
 //                            a new archive waiting for its commit (not *.db)
 //   .<name>.db.tmp-<pid>     a promdir writer's file before it is renamed
@@ -49,6 +51,7 @@ inline constexpr const char kDirLockName[] = ".promdir.lock";
 // sources of an archive not committed are still the truth, and its
 // temporary file is not *.db, so readers never see it.
 inline constexpr char kJournalName[] = ".promdir-compact.journal";
+inline constexpr char kJournalTempName[] = ".promdir-compact.journal.tmp";
 
 struct JournalFile {
   std::string name;  // base name in the directory

@@ -444,7 +444,7 @@ Status Compactor::Fold() {
 
 Status Compactor::Commit() {
   if (journal_.archives.empty()) return Status::OK();
-  const std::string journal_temp = std::string(kJournalName) + ".tmp";
+  const std::string journal_temp = kJournalTempName;
   Status s = WriteWholeFile(env_, Path(journal_temp), EncodeJournal(journal_),
                             nullptr);
   if (!s.ok()) return s;
