@@ -34,7 +34,9 @@ class Checker {
     Status s = String(node, field, out);
     if (!s.ok()) return s;
     if (out->empty()) return Fail(node, field, "empty path");
-    if (out->front() != '/' && !base_dir_.empty()) *out = (std::filesystem::path(base_dir_) / *out).string();
+    if (out->front() != '/' && !base_dir_.empty()) {
+      *out = (std::filesystem::path(base_dir_) / *out).string();
+    }
     return Status::OK();
   }
 

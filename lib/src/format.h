@@ -136,9 +136,8 @@ WalkProblem WalkEntries(std::string_view data, uint64_t start, Layout layout,
       return {WalkStop::kNotList, pos, len};
     }
     std::string_view key(base + pos + 4, static_cast<size_t>(len));
-    if constexpr (std::is_same_v<std::invoke_result_t<Fn&, uint64_t,
-                                                      std::string_view, uint64_t>,
-                                 bool>) {
+    using R = std::invoke_result_t<Fn&, uint64_t, std::string_view, uint64_t>;
+    if constexpr (std::is_same_v<R, bool>) {
       if (!fn(pos, key, voff)) return {};
     } else {
       fn(pos, key, voff);

@@ -102,7 +102,9 @@ class Compactor {
   Status Run();
 
  private:
-  std::string Path(const std::string& name) const { return JoinPath(dir_, name); }
+  std::string Path(const std::string& name) const {
+    return JoinPath(dir_, name);
+  }
   Status Recover();
   Status Scan();
   Status Stage();

@@ -61,7 +61,8 @@ ReadError OpenMetricsFile(Env* env, const std::string& path, int* fd,
 // format::kMaxFileSize (checked before anything past the header is read).
 // Reads in 1 MiB chunks; a chunk that ends in 4 KiB of zero bytes (a hole
 // of a sparse file: entries never hold such a run) is kBadLength at once.
-// *magic is set iff offset 4 holds format::kWriterMark. *bytes_read is increased.
+// *magic is set iff offset 4 holds format::kWriterMark. *bytes_read is
+// increased.
 ReadError ReadUsed(Env* env, int fd, const std::string& path, uint64_t size,
                    std::string* buf, bool* magic, uint64_t* bytes_read);
 
