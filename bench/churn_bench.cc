@@ -16,7 +16,7 @@
 #include <fstream>
 #include <string>
 
-#include "bench/crafted_files.h"
+#include "crafted_files.h"
 #include "promdir/merge.h"
 
 namespace {

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "bench/crafted_files.h"
+#include "crafted_files.h"
 #include "promdir/merge.h"
 
 namespace {

@@ -3,7 +3,6 @@
 add_library(promdir_cli_commands STATIC ${CMAKE_CURRENT_SOURCE_DIR}/src/commands.cc
             ${CMAKE_CURRENT_SOURCE_DIR}/src/heap.cc
             ${CMAKE_CURRENT_SOURCE_DIR}/src/dump_native.cc)
-target_include_directories(promdir_cli_commands PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(promdir_cli_commands PUBLIC promdir_maintenance promdir_reader promdir_core)
 target_compile_options(promdir_cli_commands PRIVATE -Wall -Wextra)
 

@@ -135,82 +135,60 @@ pid_t StartWorker(const Config& cfg, int index, Clock::time_point deadline) {
   return pid;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Config cfg;
-  CLI::App app{
-      "promdir-loadgen: fork worker processes that write metrics with the "
-      "promdir "
-      "library, with totals known in advance.\n\n"
-      "Each worker runs iterations i = 0, 1, ...: it holds the livesum gauge\n"
-      "loadgen_inflight at 1 during the iteration, increments\n"
-      "loadgen_requests_total{route=\"r<i%4>\"} by 1 and observes\n"
-      "((i % 100) + 0.5) / 100 seconds into "
-      "loadgen_latency_seconds{route=...}\n"
-      "(Python's default buckets); with --native-histograms also into the\n"
-      "native histogram loadgen_latency_native_seconds{route=...}.\n"
-      "The parent waits for every worker and exits 0, or 1 if any worker\n"
-      "failed.\n\n"
-      "Examples:\n"
-      "  promdir-loadgen --dir /tmp/metrics --workers 4 --iterations 1000\n"
-      "      4 workers x 1000 iterations: 1000 requests per route in total.\n"
-      "  promdir-loadgen --dir /tmp/metrics --workers 8 --duration 60 "
-      "--sleep-ms 10\n"
-      "      a steady load for a minute (for a demo with the collector).\n"
-      "  promdir-loadgen --dir D --workers 4 --iterations 500 --duration 30 "
-      "\\\n"
-      "      --respawn --worker-ids\n"
-      "      workers that exit after 500 iterations and are replaced, reusing\n"
-      "      their ids (files continue) until 30 s have passed.\n"};
-  app.get_formatter()->column_width(34);
-  cfg.dir = promdir::DirectoryFromEnvironment();
-  app.add_option(
-      "--dir", cfg.dir,
+// The flags, into *cfg.
+void AddFlags(CLI::App* app, Config* cfg) {
+  app->get_formatter()->column_width(34);
+  cfg->dir = promdir::DirectoryFromEnvironment();
+  app->add_option(
+      "--dir", cfg->dir,
       "The multiprocess directory (default: $PROMETHEUS_MULTIPROC_DIR, else "
       "$prometheus_multiproc_dir)");
-  app.add_option("--workers", cfg.workers, "Worker processes to fork")
+  app->add_option("--workers", cfg->workers, "Worker processes to fork")
       ->check(CLI::Range(1, 10000));
-  app.add_option("--iterations", cfg.iterations,
-                 "Iterations per worker (default: until --duration ends)")
+  app->add_option("--iterations", cfg->iterations,
+                  "Iterations per worker (default: until --duration ends)")
       ->check(CLI::Range(0LL, 1LL << 50));
-  app.add_option(
-         "--layout", cfg.layout,
-         "Value layout of new files: 16 (prometheus_client >= 0.18) or 8 "
-         "(0.17 and older, Debian 12's 0.16) (default: "
-         "$PROMDIR_VALUE_LAYOUT, else 16)")
+  app->add_option(
+          "--layout", cfg->layout,
+          "Value layout of new files: 16 (prometheus_client >= 0.18) or 8 "
+          "(0.17 and older, Debian 12's 0.16) (default: "
+          "$PROMDIR_VALUE_LAYOUT, else 16)")
       ->check(CLI::IsMember({8, 16}));
-  app.add_flag("--worker-ids", cfg.worker_ids,
-               "Write under worker ids 0..N-1 instead of pids");
-  app.add_option("--duration", cfg.duration,
-                 "Stop iterating after this many seconds (with --respawn: "
-                 "start no new worker after them)")
+  app->add_flag("--worker-ids", cfg->worker_ids,
+                "Write under worker ids 0..N-1 instead of pids");
+  app->add_option("--duration", cfg->duration,
+                  "Stop iterating after this many seconds (with --respawn: "
+                  "start no new worker after them)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--sleep-ms", cfg.sleep_ms, "Pause between iterations, in ms")
+  app->add_option("--sleep-ms", cfg->sleep_ms,
+                  "Pause between iterations, in ms")
       ->check(CLI::Range(0, 3600000));
-  app.add_flag(
-      "--respawn", cfg.respawn,
+  app->add_flag(
+      "--respawn", cfg->respawn,
       "Replace each worker that finishes its iterations with a new one "
       "until --duration ends; each runs all its iterations (needs "
       "--duration and --iterations)");
-  app.add_flag("--native-histograms", cfg.native,
-               "Also observe each latency into the native histogram "
-               "loadgen_latency_native_seconds (schema 3)");
-  CLI11_PARSE(app, argc, argv);
+  app->add_flag("--native-histograms", cfg->native,
+                "Also observe each latency into the native histogram "
+                "loadgen_latency_native_seconds (schema 3)");
+}
 
-  if (cfg.dir.empty()) {
+// Checks the flags together, settles the layout from the environment if no
+// --layout was given. Returns 0, or the exit code after naming the problem.
+int CheckConfig(Config* cfg) {
+  if (cfg->dir.empty()) {
     std::fprintf(stderr,
                  "promdir-loadgen: no directory: pass --dir or set "
                  "PROMETHEUS_MULTIPROC_DIR\n");
     return 2;
   }
   std::error_code ec;
-  if (!std::filesystem::is_directory(cfg.dir, ec)) {
+  if (!std::filesystem::is_directory(cfg->dir, ec)) {
     std::fprintf(stderr, "promdir-loadgen: --dir %s is not a directory\n",
-                 cfg.dir.c_str());
+                 cfg->dir.c_str());
     return 2;
   }
-  if (cfg.layout == 0) {
+  if (cfg->layout == 0) {
     // As every program using the library: the environment decides.
     promdir::Result<promdir::Options> env =
         promdir::Options::TryFromEnvironment();
@@ -219,20 +197,24 @@ int main(int argc, char** argv) {
                    env.status().message().c_str());
       return 2;
     }
-    cfg.layout = env.value().layout == promdir::ValueLayout::k8 ? 8 : 16;
+    cfg->layout = env.value().layout == promdir::ValueLayout::k8 ? 8 : 16;
   }
-  if (cfg.iterations < 0 && cfg.duration <= 0) {
+  if (cfg->iterations < 0 && cfg->duration <= 0) {
     std::fprintf(stderr,
                  "promdir-loadgen: give --iterations, --duration, or both\n");
     return 2;
   }
-  if (cfg.respawn && (cfg.duration <= 0 || cfg.iterations < 0)) {
+  if (cfg->respawn && (cfg->duration <= 0 || cfg->iterations < 0)) {
     std::fprintf(
         stderr,
         "promdir-loadgen: --respawn needs --duration and --iterations\n");
     return 2;
   }
+  return 0;
+}
 
+// Forks the workers (again with --respawn) and waits for every one.
+int RunWorkers(const Config& cfg) {
   ::signal(SIGTERM, OnSignal);
   ::signal(SIGINT, OnSignal);
   Clock::time_point deadline =
@@ -288,4 +270,38 @@ int main(int argc, char** argv) {
                "promdir-loadgen: %lld worker processes ran in %s, %d failed\n",
                started, cfg.dir.c_str(), failed);
   return failed == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config cfg;
+  CLI::App app{
+      "promdir-loadgen: fork worker processes that write metrics with the "
+      "promdir "
+      "library, with totals known in advance.\n\n"
+      "Each worker runs iterations i = 0, 1, ...: it holds the livesum gauge\n"
+      "loadgen_inflight at 1 during the iteration, increments\n"
+      "loadgen_requests_total{route=\"r<i%4>\"} by 1 and observes\n"
+      "((i % 100) + 0.5) / 100 seconds into "
+      "loadgen_latency_seconds{route=...}\n"
+      "(Python's default buckets); with --native-histograms also into the\n"
+      "native histogram loadgen_latency_native_seconds{route=...}.\n"
+      "The parent waits for every worker and exits 0, or 1 if any worker\n"
+      "failed.\n\n"
+      "Examples:\n"
+      "  promdir-loadgen --dir /tmp/metrics --workers 4 --iterations 1000\n"
+      "      4 workers x 1000 iterations: 1000 requests per route in total.\n"
+      "  promdir-loadgen --dir /tmp/metrics --workers 8 --duration 60 "
+      "--sleep-ms 10\n"
+      "      a steady load for a minute (for a demo with the collector).\n"
+      "  promdir-loadgen --dir D --workers 4 --iterations 500 --duration 30 "
+      "\\\n"
+      "      --respawn --worker-ids\n"
+      "      workers that exit after 500 iterations and are replaced, reusing\n"
+      "      their ids (files continue) until 30 s have passed.\n"};
+  AddFlags(&app, &cfg);
+  CLI11_PARSE(app, argc, argv);
+  if (int code = CheckConfig(&cfg); code != 0) return code;
+  return RunWorkers(cfg);
 }

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "cli/src/commands.h"
-#include "cli/src/heap.h"
+#include "src/commands.h"
+#include "src/heap.h"
 #include "promdir/merge.h"
 
 #ifndef PROMDIR_VERSION
@@ -37,6 +37,194 @@ Examples:
   promdir wipe                             before the server starts
 )";
 
+// Every flag of every subcommand; each subcommand's Add* sets up its own.
+struct Flags {
+  std::string dir;
+  std::string liveness = "auto";
+  bool json = false;
+  bool dry_run = false;
+  bool force = false;
+  std::string format = "text";
+  std::string escaping;
+  std::string dump_path;
+  std::vector<std::string> ids;
+};
+
+void AddDir(CLI::App* sub, Flags* f) {
+  sub->add_option("--dir", f->dir,
+                  "the metrics directory (default: $PROMETHEUS_MULTIPROC_DIR)");
+}
+
+void AddLiveness(CLI::App* sub, Flags* f) {
+  sub->add_option("--liveness", f->liveness,
+                  "how a writer counts as dead: auto (the kernel: no promdir "
+                  "lock and no process has the file open for writing), "
+                  "lock, pid, none")
+      ->check(CLI::IsMember({"auto", "lock", "pid", "none"}))
+      ->capture_default_str();
+}
+
+CLI::App* AddLs(CLI::App* app, Flags* f) {
+  CLI::App* ls = app->add_subcommand(
+      "ls",
+      "one row per *.db file (and native histogram *.ndb file): type, "
+      "gauge mode, id, layout, entries, used, size, writer state "
+      "(live/dead/unknown/bad) and how that was decided");
+  AddDir(ls, f);
+  AddLiveness(ls, f);
+  ls->add_flag("--json", f->json, "print a JSON array of objects");
+  ls->footer(
+      std::string("\nExamples:\n  promdir ls\n  promdir ls --json "
+                  "--liveness pid | jq '.[] | select(.state==\"dead\")'\n") +
+      kExitCodes);
+  return ls;
+}
+
+CLI::App* AddDump(CLI::App* app, Flags* f) {
+  CLI::App* dump = app->add_subcommand(
+      "dump",
+      "every entry of one file: family, sample, labels, value, "
+      "timestamp (16-byte layout); for a native histogram file "
+      "(histogram_native_<id>.ndb) each series' count, sum, schema, zero "
+      "bucket, table use and buckets");
+  dump->add_option("FILE", f->dump_path, "the file to dump")->required();
+  dump->add_flag("--json", f->json, "print a JSON array of objects");
+  dump->footer(
+      std::string("\nExamples:\n  promdir dump /run/metrics/counter_4242.db\n"
+                  "  promdir dump --json counter_archive.db\n") +
+      kExitCodes);
+  return dump;
+}
+
+CLI::App* AddCheck(CLI::App* app, Flags* f) {
+  CLI::App* check = app->add_subcommand(
+      "check",
+      "read every file; name each bad one with the reason; exit 1 "
+      "if any is bad");
+  AddDir(check, f);
+  check->footer(
+      std::string("\nOutput: one line per bad file, \"<path>: <reason>: "
+                  "<message>\", then a count.\nExample:\n  promdir check "
+                  "|| echo 'bad files found'\n") +
+      kExitCodes);
+  return check;
+}
+
+CLI::App* AddCollect(CLI::App* app, Flags* f) {
+  CLI::App* collect = app->add_subcommand(
+      "collect",
+      "merge the directory once, as Python's "
+      "MultiProcessCollector would, and print it to stdout; bad "
+      "files are skipped and named on stderr (exit 0)");
+  AddDir(collect, f);
+  AddLiveness(collect, f);
+  collect->add_option("--format", f->format,
+                      "text (0.0.4), text-1.0.0, openmetrics (1.0.0), "
+                      "openmetrics-0.0.1, or protobuf (delimited, binary)")
+      ->check(CLI::IsMember(
+          {"text", "text-1.0.0", "openmetrics", "openmetrics-0.0.1", "protobuf"}))
+      ->capture_default_str();
+  collect->add_option("--escaping", f->escaping,
+                      "names that are not legacy Prometheus names, in "
+                      "text-1.0.0, openmetrics and protobuf: underscores "
+                      "(default), allow-utf-8, dots or values")
+      ->check(CLI::IsMember({"underscores", "allow-utf-8", "dots", "values"}));
+  collect->footer(
+      std::string("\nExamples:\n  promdir collect | promtool check metrics\n"
+                  "  promdir collect --format openmetrics --liveness none\n"
+                  "  promdir collect --format text-1.0.0 --escaping allow-utf-8\n") +
+      kExitCodes);
+  return collect;
+}
+
+CLI::App* AddPrune(CLI::App* app, Flags* f) {
+  CLI::App* prune = app->add_subcommand(
+      "prune",
+      "delete the live* gauge files of every dead writer, as "
+      "mark_process_dead does, and temporary files of writers killed while "
+      "creating a file");
+  AddDir(prune, f);
+  AddLiveness(prune, f);
+  prune->add_flag("--dry-run", f->dry_run, "only print what would be deleted");
+  prune->footer(
+      std::string(
+          "\nA promdir writer creates each file under a hidden name,\n"
+          ".<name>.db.tmp-<pid>, and renames it into place; prune deletes one\n"
+          "that nobody holds locked and that is over a minute old.\n"
+          "\nExample:\n  promdir prune --dry-run\n") +
+      kExitCodes);
+  return prune;
+}
+
+CLI::App* AddMarkDead(CLI::App* app, Flags* f) {
+  CLI::App* mark_dead = app->add_subcommand(
+      "mark-dead",
+      "what mark_process_dead(ID) does: delete gauge_live*_ID.db "
+      "for each ID");
+  AddDir(mark_dead, f);
+  mark_dead->add_option("ID", f->ids, "writer ids (pids)")->required();
+  mark_dead->footer(std::string("\nExample (gunicorn.conf.py):\n"
+                                "  def child_exit(server, worker):\n"
+                                "      subprocess.run([\"promdir\", "
+                                "\"mark-dead\", str(worker.pid)])\n") +
+                    kExitCodes);
+  return mark_dead;
+}
+
+CLI::App* AddCompact(CLI::App* app, Flags* f) {
+  CLI::App* compact = app->add_subcommand(
+      "compact",
+      "fold every dead writer's files into archives Python's "
+      "collector reads (totals unchanged); delete dead writers' "
+      "live*/all/liveall gauges. Crash-safe; one at a time.");
+  AddDir(compact, f);
+  AddLiveness(compact, f);
+  compact->add_flag("--dry-run", f->dry_run, "only print what would change");
+  compact->footer(
+      std::string("\nOutput: removed/folded/wrote lines, then a summary.\n"
+                  "Examples:\n  promdir compact --dry-run\n"
+                  "  */10 * * * *  promdir compact --dir /run/metrics\n") +
+      kExitCodes);
+  return compact;
+}
+
+CLI::App* AddWipe(CLI::App* app, Flags* f) {
+  CLI::App* wipe = app->add_subcommand(
+      "wipe",
+      "remove every metrics file and promdir's bookkeeping; refuses, "
+      "naming them, while live promdir writers hold files");
+  AddDir(wipe, f);
+  wipe->add_flag("--force", f->force, "remove even files live writers hold");
+  wipe->add_flag("--dry-run", f->dry_run, "only print what would be removed");
+  wipe->footer(
+      std::string("\nExample (before the server starts):\n  promdir wipe && "
+                  "exec gunicorn app:app\n") +
+      kExitCodes);
+  return wipe;
+}
+
+// `promdir collect` once its flags are parsed.
+int Collect(const promdir::MaintenanceOptions& options, const Flags& f) {
+  using F = promdir::ExpositionFormat;
+  promdir::Exposition format =
+      f.format == "openmetrics"         ? F::kOpenMetrics100
+      : f.format == "text-1.0.0"        ? F::kText100
+      : f.format == "openmetrics-0.0.1" ? F::kOpenMetrics001
+      : f.format == "protobuf"          ? F::kProtobuf
+                                        : F::kText004;
+  if (!f.escaping.empty()) {
+    if (format.format == F::kText004 || format.format == F::kOpenMetrics001) {
+      std::cerr << "promdir collect: --escaping " << f.escaping
+                << " needs --format text-1.0.0, openmetrics or protobuf ("
+                << f.format << " has legacy names only)\n";
+      return promdir::cli::kExitUsage;
+    }
+    promdir::ParseNameEscaping(f.escaping, &format.escaping);
+  }
+  return promdir::cli::RunCollect(options, format, std::cout, std::cerr,
+                                  /*process_exits=*/true);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -50,145 +238,15 @@ int main(int argc, char** argv) {
   app.footer(std::string(kMainFooter) + kExitCodes);
   app.require_subcommand(1);
 
-  std::string dir_flag;
-  std::string liveness_text = "auto";
-  bool json = false;
-  bool dry_run = false;
-  bool force = false;
-  std::string format_text = "text";
-  std::string escaping_text;
-  std::string dump_path;
-  std::vector<std::string> ids;
-
-  auto add_dir = [&](CLI::App* sub) {
-    sub->add_option(
-        "--dir", dir_flag,
-        "the metrics directory (default: $PROMETHEUS_MULTIPROC_DIR)");
-  };
-  auto add_liveness = [&](CLI::App* sub) {
-    sub->add_option("--liveness", liveness_text,
-                    "how a writer counts as dead: auto (the kernel: no promdir "
-                    "lock and no process has the file open for writing), "
-                    "lock, pid, none")
-        ->check(CLI::IsMember({"auto", "lock", "pid", "none"}))
-        ->capture_default_str();
-  };
-
-  CLI::App* ls = app.add_subcommand(
-      "ls",
-      "one row per *.db file (and native histogram *.ndb file): type, "
-      "gauge mode, id, layout, entries, used, size, writer state "
-      "(live/dead/unknown/bad) and how that was decided");
-  add_dir(ls);
-  add_liveness(ls);
-  ls->add_flag("--json", json, "print a JSON array of objects");
-  ls->footer(
-      std::string("\nExamples:\n  promdir ls\n  promdir ls --json "
-                  "--liveness pid | jq '.[] | select(.state==\"dead\")'\n") +
-      kExitCodes);
-
-  CLI::App* dump = app.add_subcommand(
-      "dump",
-      "every entry of one file: family, sample, labels, value, "
-      "timestamp (16-byte layout); for a native histogram file "
-      "(histogram_native_<id>.ndb) each series' count, sum, schema, zero "
-      "bucket, table use and buckets");
-  dump->add_option("FILE", dump_path, "the file to dump")->required();
-  dump->add_flag("--json", json, "print a JSON array of objects");
-  dump->footer(
-      std::string("\nExamples:\n  promdir dump /run/metrics/counter_4242.db\n"
-                  "  promdir dump --json counter_archive.db\n") +
-      kExitCodes);
-
-  CLI::App* check = app.add_subcommand(
-      "check",
-      "read every file; name each bad one with the reason; exit 1 "
-      "if any is bad");
-  add_dir(check);
-  check->footer(
-      std::string("\nOutput: one line per bad file, \"<path>: <reason>: "
-                  "<message>\", then a count.\nExample:\n  promdir check "
-                  "|| echo 'bad files found'\n") +
-      kExitCodes);
-
-  CLI::App* collect = app.add_subcommand(
-      "collect",
-      "merge the directory once, as Python's "
-      "MultiProcessCollector would, and print it to stdout; bad "
-      "files are skipped and named on stderr (exit 0)");
-  add_dir(collect);
-  add_liveness(collect);
-  collect->add_option("--format", format_text,
-                      "text (0.0.4), text-1.0.0, openmetrics (1.0.0), "
-                      "openmetrics-0.0.1, or protobuf (delimited, binary)")
-      ->check(CLI::IsMember(
-          {"text", "text-1.0.0", "openmetrics", "openmetrics-0.0.1", "protobuf"}))
-      ->capture_default_str();
-  collect->add_option("--escaping", escaping_text,
-                      "names that are not legacy Prometheus names, in "
-                      "text-1.0.0, openmetrics and protobuf: underscores "
-                      "(default), allow-utf-8, dots or values")
-      ->check(CLI::IsMember({"underscores", "allow-utf-8", "dots", "values"}));
-  collect->footer(
-      std::string("\nExamples:\n  promdir collect | promtool check metrics\n"
-                  "  promdir collect --format openmetrics --liveness none\n"
-                  "  promdir collect --format text-1.0.0 --escaping allow-utf-8\n") +
-      kExitCodes);
-
-  CLI::App* prune = app.add_subcommand(
-      "prune",
-      "delete the live* gauge files of every dead writer, as "
-      "mark_process_dead does, and temporary files of writers killed while "
-      "creating a file");
-  add_dir(prune);
-  add_liveness(prune);
-  prune->add_flag("--dry-run", dry_run, "only print what would be deleted");
-  prune->footer(
-      std::string(
-          "\nA promdir writer creates each file under a hidden name,\n"
-          ".<name>.db.tmp-<pid>, and renames it into place; prune deletes one\n"
-          "that nobody holds locked and that is over a minute old.\n"
-          "\nExample:\n  promdir prune --dry-run\n") +
-      kExitCodes);
-
-  CLI::App* mark_dead = app.add_subcommand(
-      "mark-dead",
-      "what mark_process_dead(ID) does: delete gauge_live*_ID.db "
-      "for each ID");
-  add_dir(mark_dead);
-  mark_dead->add_option("ID", ids, "writer ids (pids)")->required();
-  mark_dead->footer(std::string("\nExample (gunicorn.conf.py):\n"
-                                "  def child_exit(server, worker):\n"
-                                "      subprocess.run([\"promdir\", "
-                                "\"mark-dead\", str(worker.pid)])\n") +
-                    kExitCodes);
-
-  CLI::App* compact = app.add_subcommand(
-      "compact",
-      "fold every dead writer's files into archives Python's "
-      "collector reads (totals unchanged); delete dead writers' "
-      "live*/all/liveall gauges. Crash-safe; one at a time.");
-  add_dir(compact);
-  add_liveness(compact);
-  compact->add_flag("--dry-run", dry_run, "only print what would change");
-  compact->footer(
-      std::string("\nOutput: removed/folded/wrote lines, then a summary.\n"
-                  "Examples:\n  promdir compact --dry-run\n"
-                  "  */10 * * * *  promdir compact --dir /run/metrics\n") +
-      kExitCodes);
-
-  CLI::App* wipe = app.add_subcommand(
-      "wipe",
-      "remove every metrics file and promdir's bookkeeping; refuses, "
-      "naming them, while live promdir writers hold files");
-  add_dir(wipe);
-  wipe->add_flag("--force", force, "remove even files live writers hold");
-  wipe->add_flag("--dry-run", dry_run, "only print what would be removed");
-  wipe->footer(
-      std::string("\nExample (before the server starts):\n  promdir wipe && "
-                  "exec gunicorn app:app\n") +
-      kExitCodes);
-
+  Flags f;
+  CLI::App* ls = AddLs(&app, &f);
+  CLI::App* dump = AddDump(&app, &f);
+  CLI::App* check = AddCheck(&app, &f);
+  CLI::App* collect = AddCollect(&app, &f);
+  CLI::App* prune = AddPrune(&app, &f);
+  CLI::App* mark_dead = AddMarkDead(&app, &f);
+  CLI::App* compact = AddCompact(&app, &f);
+  CLI::App* wipe = AddWipe(&app, &f);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -197,10 +255,10 @@ int main(int argc, char** argv) {
   }
 
   promdir::MaintenanceOptions options;
-  options.dry_run = dry_run;
-  promdir::ParseLivenessMode(liveness_text, &options.liveness);
+  options.dry_run = f.dry_run;
+  promdir::ParseLivenessMode(f.liveness, &options.liveness);
   if (!dump->parsed()) {
-    options.directory = promdir::cli::ResolveDirectory(dir_flag);
+    options.directory = promdir::cli::ResolveDirectory(f.dir);
     if (options.directory.empty()) {
       std::cerr << "promdir: no directory: pass --dir or set "
                    "PROMETHEUS_MULTIPROC_DIR\n";
@@ -210,31 +268,13 @@ int main(int argc, char** argv) {
   std::ostream& out = std::cout;
   std::ostream& err = std::cerr;
   namespace c = promdir::cli;
-  if (ls->parsed()) return c::RunLs(options, json, out, err);
-  if (dump->parsed()) return c::RunDump(dump_path, json, out, err);
+  if (ls->parsed()) return c::RunLs(options, f.json, out, err);
+  if (dump->parsed()) return c::RunDump(f.dump_path, f.json, out, err);
   if (check->parsed()) return c::RunCheck(options, out, err);
-  if (collect->parsed()) {
-    using F = promdir::ExpositionFormat;
-    promdir::Exposition format =
-        format_text == "openmetrics"         ? F::kOpenMetrics100
-        : format_text == "text-1.0.0"        ? F::kText100
-        : format_text == "openmetrics-0.0.1" ? F::kOpenMetrics001
-        : format_text == "protobuf"          ? F::kProtobuf
-                                             : F::kText004;
-    if (!escaping_text.empty()) {
-      if (format.format == F::kText004 || format.format == F::kOpenMetrics001) {
-        std::cerr << "promdir collect: --escaping " << escaping_text
-                  << " needs --format text-1.0.0, openmetrics or protobuf ("
-                  << format_text << " has legacy names only)\n";
-        return kExitUsage;
-      }
-      promdir::ParseNameEscaping(escaping_text, &format.escaping);
-    }
-    return c::RunCollect(options, format, out, err, /*process_exits=*/true);
-  }
+  if (collect->parsed()) return Collect(options, f);
   if (prune->parsed()) return c::RunPrune(options, out, err);
-  if (mark_dead->parsed()) return c::RunMarkDead(options, ids, out, err);
+  if (mark_dead->parsed()) return c::RunMarkDead(options, f.ids, out, err);
   if (compact->parsed()) return c::RunCompact(options, out, err);
-  if (wipe->parsed()) return c::RunWipe(options, force, out, err);
+  if (wipe->parsed()) return c::RunWipe(options, f.force, out, err);
   return kExitUsage;
 }

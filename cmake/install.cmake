@@ -8,6 +8,15 @@ install(TARGETS promdir promdir_core promdir_writer promdir_reader promdir_maint
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+if(TARGET promdir_prometheus)
+  # Its own export set: a user's find_package(promdir) loads it only when
+  # prometheus-cpp is found too (promdirConfig.cmake).
+  install(TARGETS promdir_prometheus EXPORT promdirPrometheusTargets
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(EXPORT promdirPrometheusTargets NAMESPACE promdir::
+          DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/promdir)
+endif()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/lib/include/promdir
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT promdirTargets NAMESPACE promdir::

@@ -6,7 +6,6 @@ find_package(OpenSSL REQUIRED)
 add_library(promdir_http STATIC ${_promdir_http_srcs})
 target_compile_features(promdir_http PUBLIC cxx_std_20)
 target_compile_options(promdir_http PRIVATE -Wall -Wextra)
-target_include_directories(promdir_http PUBLIC ${PROJECT_SOURCE_DIR})
 target_compile_definitions(promdir_http PRIVATE PROMDIR_VERSION="${PROJECT_VERSION}")
 target_link_libraries(promdir_http PUBLIC
   promdir_maintenance promdir_reader promdir_core

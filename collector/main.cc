@@ -7,8 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "collector/src/flags.h"
-#include "collector/src/server.h"
+#include "src/flags.h"
+#include "src/server.h"
 
 int main(int argc, char** argv) {
   CLI::App app{

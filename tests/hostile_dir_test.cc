@@ -18,7 +18,7 @@
 #include "doctest/doctest.h"
 #include "lib/src/dir_names.h"
 #include "lib/src/env.h"
-#include "lib/src/maintenance/dir_lock.h"
+#include "lib/src/file_lock.h"
 #include "lib/src/reader/dir_guard.h"
 #include "promdir/builder.h"
 #include "promdir/counter.h"
@@ -167,8 +167,8 @@ TEST_CASE("a symlink or FIFO under a lock's name is never followed or "
     CHECK(!guard.held());
   }
   CHECK(!fs::exists(target));
-  maintenance::DirLock lock(Env::Default());
-  CHECK(!lock.Acquire(dir + "/" + kDirLockName, true, false, "x").ok());
+  FileLock lock(Env::Default());
+  CHECK(!lock.Acquire(dir + "/" + kDirLockName, true, 0, "x").ok());
   CHECK(!fs::exists(target));
   // A dead writer's file to fold: compaction needs the readers' lock.
   test::WriteDb(dir + "/counter_999999.db", ValueLayout::k16,
@@ -218,6 +218,39 @@ TEST_CASE("a lock held by a foreign process bounds the wait") {
   CHECK(LockWithin(Env::Default(), fd, true, 200).IsBusy());
   CHECK(ElapsedMs(t0) < 1200);
   ::close(fd);
+  // The one lock class: bounded, and Busy names who waited and on what.
+  FileLock lock(Env::Default());
+  t0 = std::chrono::steady_clock::now();
+  Status s = lock.Acquire(dir.File(kDirLockName), /*exclusive=*/true,
+                          /*timeout_ms=*/1000, "readers");
+  CHECK(s.IsBusy());
+  CHECK(!lock.held());
+  CHECK(s.message() == "readers (" + dir.File(kDirLockName) +
+                           " is locked for more than 1 s)");
+  CHECK(ElapsedMs(t0) >= 990);
+  CHECK(ElapsedMs(t0) < 2500);
+  s = lock.Acquire(dir.File(kDirLockName), true, 0, "a compaction");
+  CHECK(s.message() == "a compaction (" + dir.File(kDirLockName) +
+                           " is locked)");
+}
+
+TEST_CASE("a FileLock is held until released, and conflicts in-process") {
+  TempDir dir;
+  FileLock first(Env::Default());
+  REQUIRE(first.Acquire(dir.File(kDirLockName), true, 0, "x").ok());
+  CHECK(first.held());
+  {
+    ReadGuard guard(Env::Default(), dir.path(), /*timeout_ms=*/50);
+    CHECK(!guard.held());
+    CHECK(guard.timed_out());
+  }
+  FileLock second(Env::Default());
+  CHECK(second.Acquire(dir.File(kDirLockName), false, 0, "y").IsBusy());
+  first.Release();
+  CHECK(!first.held());
+  CHECK(second.Acquire(dir.File(kDirLockName), false, 0, "y").ok());
+  ReadGuard guard(Env::Default(), dir.path(), /*timeout_ms=*/50);
+  CHECK(guard.held());  // shared with a shared holder
 }
 
 TEST_CASE("the bound follows the Env's clock, and a free lock is taken") {

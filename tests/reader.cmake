@@ -7,9 +7,11 @@ promdir_test(merge_test
   SOURCES merge_golden_test.cc merge_test.cc exposition_test.cc merge_liveness_test.cc
           exposition_parse.cc reader_test_util.cc
   LIBS promdir_reader)
-promdir_test(collectable_test
-  SOURCES collectable_test.cc exposition_parse.cc reader_test_util.cc
-  LIBS promdir_reader prometheus-cpp::pull)
+if(TARGET promdir_prometheus)
+  promdir_test(collectable_test
+    SOURCES collectable_test.cc exposition_parse.cc reader_test_util.cc
+    LIBS promdir_prometheus promdir_reader prometheus-cpp::pull)
+endif()
 promdir_test(merge_unchanged_test
   SOURCES merge_unchanged_test.cc exposition_parse.cc
   LIBS promdir_reader promdir_writer)

@@ -37,7 +37,7 @@ std::string ReasonOf(const test::TempDir& dir, const std::string& name,
   INFO(s.ToString());
   CHECK(s.IsCorruption());
   CHECK(s.message().find(dir.File(name)) != std::string::npos);
-  return std::string(BadFileReason(s));
+  return std::string(BadFileReasonCode(c.bad_reason));
 }
 
 TEST_CASE("every fixture file parses in its layout") {
@@ -87,8 +87,8 @@ TEST_CASE("the corrupt fixture's bad files are refused with their reasons") {
     INFO(c.file, " ", s.ToString());
     CHECK(s.IsCorruption());
     CHECK(s.message().find(c.file) != std::string::npos);
-    if (*c.reason) CHECK(BadFileReason(s) == c.reason);
-    CHECK_FALSE(BadFileReason(s).empty());
+    if (*c.reason) CHECK(BadFileReasonCode(out.bad_reason) == c.reason);
+    CHECK(out.bad_reason != BadFileReason::kNone);
   }
   FileContents empty;
   CHECK(ReadMetricsFile(Env::Default(), dir + "counter_4194506.db", &empty).ok());
@@ -204,16 +204,19 @@ TEST_CASE("each kind of bad file has its reason") {
   REQUIRE(::symlink(dir.File("target").c_str(), dir.File("counter_20.db").c_str()) == 0);
   FileContents c;
   Status s = ReadMetricsFile(Env::Default(), dir.File("counter_20.db"), &c);
-  CHECK(BadFileReason(s) == "symlink");
+  CHECK(c.bad_reason == BadFileReason::kSymlink);
   REQUIRE(::mkdir(dir.File("counter_21.db").c_str(), 0755) == 0);
   s = ReadMetricsFile(Env::Default(), dir.File("counter_21.db"), &c);
-  CHECK(BadFileReason(s) == "not_regular");
+  CHECK(c.bad_reason == BadFileReason::kNotRegular);
   REQUIRE(::mkfifo(dir.File("counter_22.db").c_str(), 0644) == 0);
   s = ReadMetricsFile(Env::Default(), dir.File("counter_22.db"), &c);
-  CHECK(BadFileReason(s) == "not_regular");
-  CHECK(BadFileReason(Status::OK()).empty());
-  CHECK(BadFileReason(Status::NotFound("x")).empty());
-  CHECK(BadFileReason(Status::IOError("x")) == "io_error");
+  CHECK(c.bad_reason == BadFileReason::kNotRegular);
+  CHECK(BadFileReasonCode(BadFileReason::kNone).empty());
+  CHECK(BadFileReasonCode(BadFileReason::kIoError) == "io_error");
+  // A file that is not there is no bad file.
+  s = ReadMetricsFile(nullptr, dir.File("counter_23.db"), &c);
+  CHECK(s.IsNotFound());
+  CHECK(c.bad_reason == BadFileReason::kNone);
 }
 
 TEST_CASE("a file written by Debian's Python client reads as Python reads it") {

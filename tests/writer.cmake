@@ -8,7 +8,7 @@ promdir_test(writer_test
           ${CMAKE_CURRENT_SOURCE_DIR}/writer_fork_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/writer_python_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/writer_loadgen_test.cc
-  LIBS promdir_writer promdir_reader)
+  LIBS promdir_writer promdir_reader prometheus-cpp::core)
 if(TARGET promdir-loadgen)
   add_dependencies(writer_test promdir-loadgen)
 endif()

@@ -1,6 +1,7 @@
 // The writer's API and the bytes it writes.
 
 #include <doctest/doctest.h>
+#include <prometheus/check_names.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -13,6 +14,7 @@
 
 #include "lib/src/format.h"
 #include "lib/src/writer/metrics_file.h"
+#include "lib/src/writer/registry_core.h"
 #include "promdir/promdir.h"
 #include "tests/test_util.h"
 #include "tests/writer_util.h"
@@ -430,6 +432,30 @@ TEST_CASE("writer: WalkEntries rejects a torn file") {
   std::vector<uint32_t> offsets;
   CHECK(writer::WalkEntries(data, ValueLayout::k16, &keys, &offsets)
             .IsCorruption());
+}
+
+TEST_CASE("writer: names are checked by prometheus-cpp's rules, without it") {
+  // Every name of up to 3 characters from an alphabet with each class of
+  // character, and a few longer ones: the writer's own check agrees with
+  // prometheus-cpp's CheckMetricName and CheckLabelName on each.
+  const std::string alphabet = "aZ09_:.-\xc3";
+  std::vector<std::string> names = {"", "http_requests_total", "__x", "_x",
+                                    "a:b:c", "x\xc3\xa9", "9lives"};
+  for (char a : alphabet) {
+    names.push_back(std::string(1, a));
+    for (char b : alphabet) {
+      names.push_back(std::string{a, b});
+      for (char c : alphabet) names.push_back(std::string{a, b, c});
+    }
+  }
+  int valid = 0;
+  for (const std::string& n : names) {
+    INFO(n);
+    CHECK(detail::ValidMetricName(n, false) == prometheus::CheckMetricName(n));
+    CHECK(detail::ValidMetricName(n, true) == prometheus::CheckLabelName(n));
+    valid += prometheus::CheckMetricName(n);
+  }
+  CHECK(valid > 100);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "cli/src/commands.h"
+#include "commands.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -6,14 +6,10 @@
 #include <memory>
 #include <sstream>
 
-#include "lib/src/env.h"
-#include "lib/src/float_format.h"
-#include "lib/src/key_codec.h"
-#include "lib/src/native_format.h"
-#include "lib/src/reader/exposition_names.h"
+#include "promdir/directory.h"
 #include "promdir/merge.h"
 #include "promdir/reader.h"
-#include "promdir/directory.h"
+#include "promdir/text.h"
 
 namespace promdir::cli {
 
@@ -101,7 +97,9 @@ int RunLs(const MaintenanceOptions& options, bool json, std::ostream& out,
           << ", \"state\": "
           << JsonString(r.bad ? "bad" : std::string(WriterStateName(r.state)))
           << ", \"how\": " << JsonString(r.bad ? r.message : r.how);
-      if (r.bad) out << ", \"reason\": " << JsonString(r.reason);
+      if (r.bad) {
+        out << ", \"reason\": " << JsonString(BadFileReasonCode(r.reason));
+      }
       out << "}";
     }
     out << (reports.empty() ? "]\n" : "\n]\n");
@@ -118,7 +116,9 @@ int RunLs(const MaintenanceOptions& options, bool json, std::ostream& out,
         << Pad(r.layout.empty() ? "-" : r.layout, 7) << std::setw(8)
         << r.entries << std::setw(11) << r.used << std::setw(11) << r.size
         << "  " << Pad(r.bad ? "bad" : std::string(WriterStateName(r.state)), 8)
-        << (r.bad ? r.reason + ": " + r.message : r.how) << "  " << r.name
+        << (r.bad ? std::string(BadFileReasonCode(r.reason)) + ": " + r.message
+                  : r.how)
+        << "  " << r.name
         << "\n";
   }
   return kExitOk;
@@ -126,11 +126,11 @@ int RunLs(const MaintenanceOptions& options, bool json, std::ostream& out,
 
 int RunDump(const std::string& path, bool json, std::ostream& out,
             std::ostream& err) {
-  if (native::ParseFileName(path.substr(path.rfind('/') + 1))) {
+  if (IsNativeFileName(path.substr(path.rfind('/') + 1))) {
     return RunDumpNative(path, json, out, err);
   }
   FileContents contents;
-  Status s = ReadMetricsFile(Env::Default(), path, &contents);
+  Status s = ReadMetricsFile(/*env=*/nullptr, path, &contents);
   if (!s.ok()) {
     err << "promdir dump: " << s.message() << "\n";
     return s.IsNotFound() ? kExitProblem : ExitCodeFor(s);
@@ -159,8 +159,7 @@ int RunDump(const std::string& path, bool json, std::ostream& out,
     } else {
       // A name that is not a legacy Prometheus name is shown quoted.
       auto name = [](const std::string& n, bool label) {
-        bool legacy = label ? exposition::IsLegacyLabelName(n)
-                            : exposition::IsLegacyMetricName(n);
+        bool legacy = label ? IsLegacyLabelName(n) : IsLegacyMetricName(n);
         std::string q;
         if (legacy) return n;
         AppendJsonString(n, &q);
@@ -200,7 +199,8 @@ int RunCheck(const MaintenanceOptions& options, std::ostream& out,
     // "<path>: <reason>: <message>", without the path twice.
     std::string_view what = r.message;
     if (what.starts_with(r.path + ": ")) what.remove_prefix(r.path.size() + 2);
-    out << r.path << ": " << r.reason << ": " << what << "\n";
+    out << r.path << ": " << BadFileReasonCode(r.reason) << ": " << what
+        << "\n";
   }
   out << reports.size() << " files checked, " << bad << " bad\n";
   return bad ? kExitProblem : kExitOk;

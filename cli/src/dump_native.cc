@@ -4,12 +4,10 @@
 #include <ostream>
 #include <string>
 
-#include "cli/src/commands.h"
-#include "lib/src/env.h"
-#include "lib/src/float_format.h"
-#include "lib/src/key_codec.h"
-#include "lib/src/reader/exposition_names.h"
-#include "lib/src/reader/native_file.h"
+#include "commands.h"
+#include "promdir/exposition.h"
+#include "promdir/reader.h"
+#include "promdir/text.h"
 
 namespace promdir::cli {
 
@@ -27,7 +25,7 @@ std::string BucketList(const std::vector<std::pair<int32_t, uint64_t>>& b,
   return json ? s + "]" : (s.empty() ? "-" : s);
 }
 
-void PrintEntry(const reader::NativeEntry& e, const DecodedKey& k, bool json,
+void PrintEntry(const NativeFileEntry& e, const DecodedKey& k, bool json,
                 std::ostream& out) {
   const NativeSeries& h = e.histogram;
   if (json) {
@@ -49,8 +47,8 @@ void PrintEntry(const reader::NativeEntry& e, const DecodedKey& k, bool json,
   }
   // As `dump` shows other files: names quoted only if not legacy ones.
   auto name = [](const std::string& n, bool label) {
-    bool legacy = label ? exposition::IsLegacyLabelName(n)
-                        : exposition::IsLegacyMetricName(n);
+    bool legacy = label ? IsLegacyLabelName(n)
+                        : IsLegacyMetricName(n);
     return legacy ? n : JsonString(n);
   };
   out << name(k.metric_name, false) << "{";
@@ -71,17 +69,15 @@ void PrintEntry(const reader::NativeEntry& e, const DecodedKey& k, bool json,
 
 int RunDumpNative(const std::string& path, bool json, std::ostream& out,
                   std::ostream& err) {
-  std::vector<reader::NativeEntry> entries;
-  uint64_t bytes = 0;
-  reader::ReadError e =
-      reader::ReadNativeFile(Env::Default(), path, &entries, &bytes);
-  if (!e.status.ok()) {
-    err << "promdir dump: " << e.status.message() << "\n";
-    return e.status.IsNotFound() ? kExitProblem : ExitCodeFor(e.status);
+  std::vector<NativeFileEntry> entries;
+  Status s = ReadNativeMetricsFile(/*env=*/nullptr, path, &entries);
+  if (!s.ok()) {
+    err << "promdir dump: " << s.message() << "\n";
+    return s.IsNotFound() ? kExitProblem : ExitCodeFor(s);
   }
   if (json) out << "[";
   size_t n = 0;
-  for (const reader::NativeEntry& entry : entries) {
+  for (const NativeFileEntry& entry : entries) {
     DecodedKey k;
     if (!DecodeKey(entry.key, &k).ok()) continue;  // checked by the reader
     if (json) out << (n ? ",\n " : "\n ");

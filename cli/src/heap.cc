@@ -1,4 +1,4 @@
-#include "cli/src/heap.h"
+#include "heap.h"
 
 #include <malloc.h>
 #include <sys/mman.h>

@@ -1,4 +1,4 @@
-#include "collector/src/basic_auth.h"
+#include "basic_auth.h"
 
 #include <crypt.h>
 #include <openssl/crypto.h>

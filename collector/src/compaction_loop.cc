@@ -1,4 +1,4 @@
-#include "collector/src/compaction_loop.h"
+#include "compaction_loop.h"
 
 #include <chrono>
 

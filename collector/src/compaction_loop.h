@@ -21,9 +21,9 @@
 #include <thread>
 #include <vector>
 
-#include "collector/src/logger.h"
-#include "collector/src/options.h"
-#include "collector/src/self_metrics.h"
+#include "logger.h"
+#include "options.h"
+#include "self_metrics.h"
 
 namespace promdir::http {
 

@@ -1,7 +1,7 @@
 // DirectoryCompaction: binds the collector's compaction loop to
 // promdir::Compact. Declared in compaction_loop.h.
 
-#include "collector/src/compaction_loop.h"
+#include "compaction_loop.h"
 #include "promdir/maintenance.h"
 
 namespace promdir::http {

@@ -1,8 +1,8 @@
-#include "collector/src/flags.h"
+#include "flags.h"
 
 #include <CLI/CLI.hpp>
 
-#include "collector/src/version.h"
+#include "version.h"
 
 namespace promdir::http {
 namespace {

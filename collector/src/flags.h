@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "collector/src/options.h"
+#include "options.h"
 #include "promdir/status.h"
 
 namespace CLI {

@@ -1,4 +1,4 @@
-#include "collector/src/front_server.h"
+#include "front_server.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>

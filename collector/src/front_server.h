@@ -45,13 +45,13 @@
 #include <utility>
 #include <vector>
 
-#include "collector/src/basic_auth.h"
-#include "collector/src/http_head.h"
-#include "collector/src/listeners.h"
-#include "collector/src/logger.h"
-#include "collector/src/net_conn.h"
-#include "collector/src/net_metrics.h"
-#include "collector/src/tls_context.h"
+#include "basic_auth.h"
+#include "http_head.h"
+#include "listeners.h"
+#include "logger.h"
+#include "net_conn.h"
+#include "net_metrics.h"
+#include "tls_context.h"
 
 namespace promdir::http {
 

@@ -1,4 +1,4 @@
-#include "collector/src/gzip.h"
+#include "gzip.h"
 
 #include <zlib.h>
 

@@ -1,4 +1,4 @@
-#include "collector/src/http_head.h"
+#include "http_head.h"
 
 #include <strings.h>
 

@@ -1,4 +1,4 @@
-#include "collector/src/httplib_bridge.h"
+#include "httplib_bridge.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

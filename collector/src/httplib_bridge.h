@@ -13,7 +13,7 @@
 
 #include <string_view>
 
-#include "collector/src/net_conn.h"
+#include "net_conn.h"
 
 namespace promdir::http {
 

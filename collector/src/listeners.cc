@@ -1,4 +1,4 @@
-#include "collector/src/listeners.h"
+#include "listeners.h"
 
 #include <fcntl.h>
 #include <netdb.h>

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "collector/src/options.h"
+#include "options.h"
 #include "promdir/status.h"
 
 namespace promdir::http {

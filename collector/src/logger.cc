@@ -1,4 +1,4 @@
-#include "collector/src/logger.h"
+#include "logger.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "collector/src/negotiation.h"
+#include "negotiation.h"
 
 #include <algorithm>
 #include <cctype>

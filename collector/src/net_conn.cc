@@ -1,4 +1,4 @@
-#include "collector/src/net_conn.h"
+#include "net_conn.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

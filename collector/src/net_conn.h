@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-#include "collector/src/http_head.h"
+#include "http_head.h"
 
 typedef struct ssl_st SSL;
 

@@ -1,4 +1,4 @@
-#include "collector/src/net_metrics.h"
+#include "net_metrics.h"
 
 namespace promdir::http {
 namespace {

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "collector/src/logger.h"
+#include "logger.h"
 #include "promdir/exposition.h"
 
 namespace promdir::http {

@@ -1,4 +1,4 @@
-#include "collector/src/options.h"
+#include "options.h"
 
 #include <cctype>
 #include <charconv>

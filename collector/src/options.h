@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "collector/src/logger.h"
-#include "collector/src/web_config.h"
+#include "logger.h"
+#include "web_config.h"
 #include "promdir/merge.h"
 #include "promdir/status.h"
 

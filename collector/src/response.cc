@@ -1,12 +1,12 @@
-#include "collector/src/response.h"
+#include "response.h"
 
 #include <httplib.h>
 
 #include <algorithm>
 #include <memory>
 
-#include "collector/src/gzip.h"
-#include "collector/src/negotiation.h"
+#include "gzip.h"
+#include "negotiation.h"
 
 namespace promdir::http {
 namespace {

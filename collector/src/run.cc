@@ -8,9 +8,9 @@
 #include <memory>
 #include <thread>
 
-#include "collector/src/compaction_loop.h"
-#include "collector/src/server.h"
-#include "collector/src/version.h"
+#include "compaction_loop.h"
+#include "server.h"
+#include "version.h"
 
 namespace promdir::http {
 

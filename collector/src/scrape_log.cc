@@ -1,4 +1,4 @@
-#include "collector/src/scrape_log.h"
+#include "scrape_log.h"
 
 namespace promdir::http {
 

@@ -9,7 +9,7 @@
 #ifndef PROMDIR_COLLECTOR_SRC_SCRAPE_LOG_H_
 #define PROMDIR_COLLECTOR_SRC_SCRAPE_LOG_H_
 
-#include "collector/src/logger.h"
+#include "logger.h"
 #include "promdir/merge.h"
 
 namespace promdir::http {

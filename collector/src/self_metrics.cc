@@ -1,9 +1,9 @@
-#include "collector/src/self_metrics.h"
+#include "self_metrics.h"
 
 #include <limits>
 #include <utility>
 
-#include "lib/src/float_format.h"
+#include "promdir/text.h"
 
 namespace promdir::http {
 namespace {
@@ -97,7 +97,14 @@ void SelfMetrics::RecordCompaction(const CompactionRun& run) {
 std::vector<MetricFamily> SelfMetrics::Snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<MetricFamily> out;
+  AppendScrapeFamilies(&out);
+  AppendFileFamilies(&out);
+  if (compaction_enabled_) AppendCompactionFamilies(&out);
+  return out;
+}
 
+void SelfMetrics::AppendScrapeFamilies(std::vector<MetricFamily>* outp) const {
+  std::vector<MetricFamily>& out = *outp;
   MetricFamily info = Family("build_info", MetricType::kGauge,
                              "promdir-collector's version; always 1.");
   Add(&info, "", {{"version", version_}}, 1);
@@ -127,7 +134,10 @@ std::vector<MetricFamily> SelfMetrics::Snapshot() const {
                       "Time the latest successful scrape took to read and "
                       "merge the directory.",
                       last_duration_));
+}
 
+void SelfMetrics::AppendFileFamilies(std::vector<MetricFamily>* outp) const {
+  std::vector<MetricFamily>& out = *outp;
   MetricFamily files = Family(
       "files", MetricType::kGauge,
       "Files in the directory at the latest scrape, by type (file name "
@@ -188,37 +198,38 @@ std::vector<MetricFamily> SelfMetrics::Snapshot() const {
                       "reading them: no process has had them open for "
                       "writing since they were read.",
                       static_cast<double>(files_unchanged_)));
+}
 
-  if (compaction_enabled_) {
-    MetricFamily runs = Family(
-        "compaction_runs", MetricType::kCounter,
-        "Background compaction runs, by result (ok, error, busy: another "
-        "compactor held the directory).");
-    for (const char* result : {"ok", "error", "busy"}) {
-      auto it = compaction_runs_.find(result);
-      Add(&runs, "_total", {{"result", result}},
-          it == compaction_runs_.end() ? 0 : static_cast<double>(it->second));
-    }
-    out.push_back(std::move(runs));
-    out.push_back(Counter("compaction_folded_files",
-                          "Dead writers' files folded into archives.",
-                          static_cast<double>(compaction_folded_)));
-    out.push_back(Counter("compaction_removed_files",
-                          "Files removed by compaction (folded sources and "
-                          "dead writers' per-process gauges).",
-                          static_cast<double>(compaction_removed_)));
-    out.push_back(Counter("compaction_written_archives",
-                          "Archive files written by compaction.",
-                          static_cast<double>(compaction_archives_)));
-    out.push_back(Gauge("compaction_last_duration_seconds",
-                        "Time the latest compaction run took.",
-                        compaction_last_duration_));
-    out.push_back(Gauge("compaction_last_success_timestamp_seconds",
-                        "Unix time of the latest successful compaction run; "
-                        "0 before the first.",
-                        compaction_last_success_));
+void SelfMetrics::AppendCompactionFamilies(
+    std::vector<MetricFamily>* outp) const {
+  std::vector<MetricFamily>& out = *outp;
+  MetricFamily runs = Family(
+      "compaction_runs", MetricType::kCounter,
+      "Background compaction runs, by result (ok, error, busy: another "
+      "compactor held the directory).");
+  for (const char* result : {"ok", "error", "busy"}) {
+    auto it = compaction_runs_.find(result);
+    Add(&runs, "_total", {{"result", result}},
+        it == compaction_runs_.end() ? 0 : static_cast<double>(it->second));
   }
-  return out;
+  out.push_back(std::move(runs));
+  out.push_back(Counter("compaction_folded_files",
+                        "Dead writers' files folded into archives.",
+                        static_cast<double>(compaction_folded_)));
+  out.push_back(Counter("compaction_removed_files",
+                        "Files removed by compaction (folded sources and "
+                        "dead writers' per-process gauges).",
+                        static_cast<double>(compaction_removed_)));
+  out.push_back(Counter("compaction_written_archives",
+                        "Archive files written by compaction.",
+                        static_cast<double>(compaction_archives_)));
+  out.push_back(Gauge("compaction_last_duration_seconds",
+                      "Time the latest compaction run took.",
+                      compaction_last_duration_));
+  out.push_back(Gauge("compaction_last_success_timestamp_seconds",
+                      "Unix time of the latest successful compaction run; "
+                      "0 before the first.",
+                      compaction_last_success_));
 }
 
 }  // namespace promdir::http

@@ -54,6 +54,11 @@ class SelfMetrics {
   static const std::vector<double>& DurationBuckets();
 
  private:
+  // Parts of Snapshot(); REQUIRES: mu_ held.
+  void AppendScrapeFamilies(std::vector<MetricFamily>* out) const;
+  void AppendFileFamilies(std::vector<MetricFamily>* out) const;
+  void AppendCompactionFamilies(std::vector<MetricFamily>* out) const;
+
   const std::string version_;
   const bool compaction_enabled_;
 

@@ -1,4 +1,4 @@
-#include "collector/src/server.h"
+#include "server.h"
 
 #include <unistd.h>
 
@@ -8,12 +8,12 @@
 #include <cstring>
 #include <thread>
 
-#include "collector/src/httplib_bridge.h"
-#include "collector/src/negotiation.h"
-#include "collector/src/response.h"
-#include "collector/src/scrape_log.h"
-#include "collector/src/version.h"
-#include "lib/src/env.h"
+#include "httplib_bridge.h"
+#include "negotiation.h"
+#include "response.h"
+#include "scrape_log.h"
+#include "version.h"
+#include "promdir/directory.h"
 #include "promdir/directory_env.h"
 
 namespace promdir::http {

@@ -27,14 +27,14 @@
 #include <string>
 #include <vector>
 
-#include "collector/src/basic_auth.h"
-#include "collector/src/front_server.h"
-#include "collector/src/listeners.h"
-#include "collector/src/logger.h"
-#include "collector/src/net_metrics.h"
-#include "collector/src/tls_context.h"
-#include "collector/src/options.h"
-#include "collector/src/self_metrics.h"
+#include "basic_auth.h"
+#include "front_server.h"
+#include "listeners.h"
+#include "logger.h"
+#include "net_metrics.h"
+#include "tls_context.h"
+#include "options.h"
+#include "self_metrics.h"
 #include "promdir/directory_env.h"
 #include "promdir/merge.h"
 #include "promdir/status.h"

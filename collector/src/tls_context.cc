@@ -1,4 +1,4 @@
-#include "collector/src/tls_context.h"
+#include "tls_context.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "collector/src/logger.h"
-#include "collector/src/web_config.h"
+#include "logger.h"
+#include "web_config.h"
 #include "promdir/status.h"
 
 typedef struct ssl_st SSL;

@@ -1,12 +1,13 @@
-#include "collector/src/web_config.h"
+#include "web_config.h"
 
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include "collector/src/yaml_subset.h"
+#include "yaml_subset.h"
 
 namespace promdir::http {
 namespace {
@@ -33,7 +34,9 @@ class Checker {
     Status s = String(node, field, out);
     if (!s.ok()) return s;
     if (out->empty()) return Fail(node, field, "empty path");
-    if (out->front() != '/' && !base_dir_.empty()) *out = base_dir_ + "/" + *out;
+    if (out->front() != '/' && !base_dir_.empty()) {
+      *out = (std::filesystem::path(base_dir_) / *out).string();
+    }
     return Status::OK();
   }
 

@@ -1,4 +1,4 @@
-#include "collector/src/yaml_subset.h"
+#include "yaml_subset.h"
 
 #include <cstdint>
 

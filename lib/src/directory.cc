@@ -1,5 +1,9 @@
 #include "promdir/directory.h"
 
+#include <vector>
+
+#include "lib/src/env.h"
+
 namespace promdir {
 
 std::string DirectoryFromEnvironment(
@@ -9,6 +13,11 @@ std::string DirectoryFromEnvironment(
     if (value != nullptr && *value != '\0') return value;
   }
   return "";
+}
+
+Status CheckDirectoryListable(const std::string& dir) {
+  std::vector<std::string> names;
+  return Env::Default()->ListDir(dir, &names);
 }
 
 }  // namespace promdir

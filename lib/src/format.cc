@@ -1,6 +1,7 @@
 #include "lib/src/format.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace promdir::format {
 
@@ -22,6 +23,45 @@ constexpr ModeName kModeNames[] = {
     {GaugeMode::kLiveMostRecent, "livemostrecent"},
 };
 }  // namespace
+
+void EncodeHeader(uint32_t used, bool writer_mark, char* out) {
+  int32_t used32 = static_cast<int32_t>(used);
+  std::memcpy(out, &used32, 4);
+  if (writer_mark) {
+    std::memcpy(out + 4, kWriterMark, 4);
+  } else {
+    std::memset(out + 4, 0, 4);
+  }
+}
+
+size_t EncodeEntryKey(std::string_view key, char* at) {
+  int32_t key_len = static_cast<int32_t>(key.size());
+  std::memcpy(at, &key_len, 4);
+  std::memcpy(at + 4, key.data(), key.size());
+  std::memset(at + 4 + key.size(), ' ', PadLength(key.size()));
+  return ValueOffset(key.size());
+}
+
+std::string DescribeWalkProblem(const WalkProblem& p, uint64_t used) {
+  std::string at = " at offset " + std::to_string(p.pos);
+  switch (p.stop) {
+    case WalkStop::kEnd:
+      return "";
+    case WalkStop::kCutOff:
+      return "entry" + at + " is cut off by used (" + std::to_string(used) +
+             ")";
+    case WalkStop::kNegativeLength:
+      return "negative key length " + std::to_string(p.key_len) + at;
+    case WalkStop::kOversizedLength:
+      return "oversized key length " + std::to_string(p.key_len) + at;
+    case WalkStop::kPastUsed:
+      return "entry of key length " + std::to_string(p.key_len) + at +
+             " runs past used (" + std::to_string(used) + ")";
+    case WalkStop::kNotList:
+      break;
+  }
+  return "key" + at + " is not JSON (not a list)";
+}
 
 std::string_view GaugeModeName(GaugeMode mode) {
   for (const auto& m : kModeNames) {

@@ -15,18 +15,12 @@
 #include <vector>
 
 #include "promdir/status.h"
+#include "promdir/text.h"
 
 namespace promdir {
 
-using LabelPairs = std::vector<std::pair<std::string, std::string>>;
-
-// Appends json.dumps(s) with ensure_ascii=True: quotes, \" \\ \n \r \t \b \f,
-// \u00XX for other control characters and DEL, \uXXXX (lower-case hex) for
-// everything above 0x7e, surrogate pairs above U+FFFF. `/` is not escaped.
-// Returns false iff `utf8` is not valid UTF-8 (surrogates encoded as three
-// bytes, as a lone-surrogate decode writes them, are accepted); `out` is
-// then unspecified.
-bool AppendJsonString(std::string_view utf8, std::string* out);
+// LabelPairs, DecodedKey, DecodeKey and AppendJsonString are public:
+// promdir/text.h.
 
 // Decodes the UTF-8 sequence at s[*i] into *cp and advances *i past it.
 // Returns false (and leaves *i) if it is not valid UTF-8.
@@ -38,20 +32,6 @@ bool NextUtf8CodePoint(std::string_view s, size_t* i, uint32_t* cp);
 Result<std::string> EncodeKey(std::string_view metric_name,
                               std::string_view sample_name, LabelPairs labels,
                               std::string_view help);
-
-// A parsed key. Labels are sorted by name, unique.
-struct DecodedKey {
-  std::string metric_name;
-  std::string sample_name;
-  LabelPairs labels;
-  std::string help;
-};
-
-// Parses a key as Python's json.loads would and checks it is the 4-element
-// list [str, str, {str: str}, str]. Whitespace between tokens is allowed.
-// Returns Corruption with a short reason ("key is not valid UTF-8", "key is
-// not JSON", "key is a 3-element list (client before 0.16)", ...) otherwise.
-Status DecodeKey(std::string_view key, DecodedKey* out);
 
 // The same parse without copies, for readers that decode many keys: the
 // strings are views of `key` (or of `storage`, for strings that held

@@ -67,7 +67,7 @@ grep -q '0\.' <<<"$version" || fail "promdir --version printed no version: $vers
 
 log "find_package(promdir) from a consumer project"
 cmake -S "$E2E_DIR/consumer" -B "$WORK/consumer" -DCMAKE_PREFIX_PATH="$ROOT/usr" \
-  -DEXAMPLE_SOURCE="$REPO_DIR/tests/examples/quickstart.cc" >"$WORK/consumer.log" 2>&1 ||
+  -DEXAMPLE_DIR="$REPO_DIR/tests/examples" >"$WORK/consumer.log" 2>&1 ||
   { cat "$WORK/consumer.log" >&2; fail "configuring the consumer project failed"; }
 cmake --build "$WORK/consumer" -j2 >>"$WORK/consumer.log" 2>&1 ||
   { tail -n 30 "$WORK/consumer.log" >&2; fail "building the consumer project failed"; }
@@ -78,4 +78,27 @@ PROMETHEUS_MULTIPROC_DIR="$WORK/mp" "$WORK/consumer/consumer" || fail "the consu
 "$ROOT/usr/bin/promdir" collect --dir "$WORK/mp" >"$WORK/out.txt" || fail "promdir collect failed"
 grep -qE '^http_requests_total\{method="GET",status="200"\} 1000(\.0)?$' "$WORK/out.txt" ||
   { cat "$WORK/out.txt" >&2; fail "the consumer's counter is not 1000"; }
+# The core needs no prometheus-cpp: the installed promdir::promdir links
+# none of it; promdir::prometheus is its own target.
+grep -q 'prometheus-cpp' "$ROOT/usr/lib/cmake/promdir/promdirTargets.cmake" &&
+  fail "promdir::promdir's installed targets refer to prometheus-cpp"
+[[ -x $WORK/consumer/consumer_collectable ]] ||
+  fail "the consumer did not build the Collectable example (promdir::prometheus)"
+bash "$REPO_DIR/tests/examples/check_collectable.sh" "$WORK/consumer/consumer" \
+  "$WORK/consumer/consumer_collectable" >"$WORK/collectable.txt" 2>&1 ||
+  { cat "$WORK/collectable.txt" >&2; fail "the installed Collectable example failed"; }
+log "downstream: quickstart and the Collectable example built and run against the package"
+# Without prometheus-cpp, find_package(promdir) gives the core alone, and
+# the quickstart builds and runs.
+cmake -S "$E2E_DIR/consumer" -B "$WORK/consumer-core" -DCMAKE_PREFIX_PATH="$ROOT/usr" \
+  -DCMAKE_DISABLE_FIND_PACKAGE_prometheus-cpp=ON \
+  -DEXAMPLE_DIR="$REPO_DIR/tests/examples" >"$WORK/consumer-core.log" 2>&1 &&
+  cmake --build "$WORK/consumer-core" -j2 >>"$WORK/consumer-core.log" 2>&1 ||
+  { tail -n 30 "$WORK/consumer-core.log" >&2; fail "the consumer without prometheus-cpp failed to build"; }
+[[ ! -e $WORK/consumer-core/consumer_collectable ]] ||
+  fail "promdir::prometheus was offered without prometheus-cpp"
+mkdir -p "$WORK/mp-core"
+PROMETHEUS_MULTIPROC_DIR="$WORK/mp-core" "$WORK/consumer-core/consumer" ||
+  fail "the consumer built without prometheus-cpp failed"
+log "downstream without prometheus-cpp: promdir::promdir alone builds and runs"
 log "PASS"

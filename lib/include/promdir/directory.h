@@ -7,6 +7,9 @@
 // the lower-case prometheus_multiproc_dir; promdir's writers, collector and
 // CLI read both, in that order, through this one function.
 //
+// CheckDirectoryListable asks whether the directory can be listed now (a
+// collector's readiness).
+//
 // Threads: safe from any thread while no thread changes the environment.
 
 #ifndef PROMDIR_DIRECTORY_H_
@@ -16,6 +19,8 @@
 #include <functional>
 #include <string>
 
+#include "promdir/status.h"
+
 namespace promdir {
 
 // PROMETHEUS_MULTIPROC_DIR if set and not empty, else
@@ -23,6 +28,9 @@ namespace promdir {
 // variable up (std::getenv by default; tests pass their own).
 std::string DirectoryFromEnvironment(
     const std::function<const char*(const char*)>& getenv = std::getenv);
+
+// OK iff `dir` can be listed now; otherwise the error, naming it.
+Status CheckDirectoryListable(const std::string& dir);
 
 }  // namespace promdir
 

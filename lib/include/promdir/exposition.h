@@ -29,6 +29,11 @@ enum class MetricType { kCounter, kGauge, kHistogram, kSummary, kUntyped };
 // "counter", "gauge", "histogram", "summary", "untyped".
 std::string_view MetricTypeName(MetricType type);
 
+// True iff `name` is a legacy Prometheus metric name, [a-zA-Z_:][a-zA-Z0-9_:]*.
+bool IsLegacyMetricName(std::string_view name);
+// True iff `name` is a legacy Prometheus label name, [a-zA-Z_][a-zA-Z0-9_]*.
+bool IsLegacyLabelName(std::string_view name);
+
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
 struct Sample {

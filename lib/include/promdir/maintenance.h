@@ -19,6 +19,7 @@
 
 #include "promdir/liveness.h"
 #include "promdir/merge.h"
+#include "promdir/reader.h"
 #include "promdir/status.h"
 
 namespace promdir {
@@ -77,7 +78,7 @@ struct FileReport {
   std::string mode;  // gauge mode, "" for other types
   std::string id;    // writer id from the name
   bool bad = false;  // unreadable: see reason and message
-  std::string reason;   // BadFileReason code, "unknown_type", ...
+  BadFileReason reason = BadFileReason::kNone;
   std::string message;  // names the file and the problem
   std::string layout;   // "8", "16", or "" when bad or native
   uint64_t entries = 0;

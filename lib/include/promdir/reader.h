@@ -18,12 +18,37 @@
 #include <string_view>
 #include <vector>
 
+#include "promdir/exposition.h"
 #include "promdir/file_format.h"
 #include "promdir/status.h"
 
 namespace promdir {
 
 class Env;
+
+// Why a file cannot be read. The codes (BadFileReasonCode) are the `reason`
+// of `promdir check`, `promdir ls --json` and the collector's bad-file log
+// lines and self-metric labels.
+enum class BadFileReason : uint8_t {
+  kNone,
+  kEmpty,         // "empty": a zero-length file
+  kTruncated,     // "truncated": used past the end of the file
+  kBadLength,     // "bad_length": a negative or oversized key length, an
+                  // entry past used
+  kBadKey,        // "bad_key": a key not UTF-8, not JSON, not
+                  // [str, str, {..}, str]
+  kOldKeyFormat,  // "old_key_format": the 3-element key of clients < 0.16
+  kBadLayout,     // "bad_layout": neither value layout walks to used
+  kNotRegular,    // "not_regular": a directory, FIFO, device...
+  kSymlink,       // "symlink": a symbolic link (never followed)
+  kBadLe,         // "bad_le": a histogram bucket whose le is not a number
+  kUnknownType,   // "unknown_type": a name with a type or gauge mode no
+                  // client writes
+  kIoError,       // "io_error": open or read failed (the file is there)
+};
+
+// "empty", "truncated", ... as above; "" for kNone.
+std::string_view BadFileReasonCode(BadFileReason reason);
 
 struct FileEntry {
   std::string key;         // the JSON key bytes
@@ -40,6 +65,9 @@ struct FileContents {
   uint64_t device = 0;
   uint64_t inode = 0;
   std::vector<FileEntry> entries;
+  // Set by a failed ReadMetricsFile: why (kNone if it succeeded, or if the
+  // file vanished).
+  BadFileReason bad_reason = BadFileReason::kNone;
 };
 
 // Reads the file at `path` and works out its value layout: the one stride
@@ -55,15 +83,35 @@ struct FileContents {
 // file every `le` checked to be a number. A base name ending in ".db" must
 // name a type and gauge mode a client writes; other names (temporary files)
 // are read without that check. used = 0 reads as an empty file, as Python
-// reads it.
+// reads it. On failure out->bad_reason says why, as a code.
+// `env` nullptr: Env::Default().
 Status ReadMetricsFile(Env* env, const std::string& path, FileContents* out,
                        ValueLayout preferred = ValueLayout::k16);
 
-// A short reason code for a Corruption status from ReadMetricsFile, for
-// self-metrics labels: "empty", "truncated", "bad_length", "bad_key",
-// "old_key_format", "bad_layout", "not_regular", "symlink", "bad_le",
-// "unknown_type", "io_error".
-std::string_view BadFileReason(const Status& status);
+// One series of a native histogram file (histogram_native_<id>.ndb: see
+// promdir/native_histogram.h and docs/FORMAT.md 6.5), at the coarsest
+// schema it holds.
+struct NativeFileEntry {
+  std::string key;           // the JSON key bytes
+  uint32_t max_buckets = 0;  // the writer's MaxBuckets
+  NativeSeries histogram;    // its labels are left empty: they are in `key`
+  uint64_t offset = 0;       // of the entry in its file
+  uint64_t slots = 0;        // bucket table slots
+  uint64_t slots_used = 0;   // those claimed by a bucket
+};
+
+// True if `base_name` (no directory) names a native histogram file or
+// archive.
+bool IsNativeFileName(std::string_view base_name);
+
+// Reads the native histogram file at `path`, with ReadMetricsFile's rules
+// (never through a symlink, only a regular file, `used` honoured). Returns
+// NotFound if it vanished, Corruption naming the file, the offset and the
+// problem otherwise; *reason (if given) then says why, as a code.
+// `env` nullptr: Env::Default().
+Status ReadNativeMetricsFile(Env* env, const std::string& path,
+                             std::vector<NativeFileEntry>* out,
+                             BadFileReason* reason = nullptr);
 
 }  // namespace promdir
 

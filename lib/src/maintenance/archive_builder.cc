@@ -46,16 +46,11 @@ Status ArchiveBuilder::Serialize(std::string* out) const {
   }
   out->assign(used, '\0');
   char* p = out->data();
-  int32_t used32 = static_cast<int32_t>(used);
-  std::memcpy(p, &used32, 4);
+  format::EncodeHeader(static_cast<uint32_t>(used), /*writer_mark=*/false, p);
   size_t pos = format::kHeaderSize;
   for (size_t i = 0; i < keys_.size(); ++i) {
     const std::string& k = keys_[i];
-    int32_t len = static_cast<int32_t>(k.size());
-    std::memcpy(p + pos, &len, 4);
-    std::memcpy(p + pos + 4, k.data(), k.size());
-    std::memset(p + pos + 4 + k.size(), ' ', format::PadLength(k.size()));
-    size_t voff = pos + format::ValueOffset(k.size());
+    size_t voff = pos + format::EncodeEntryKey(k, p + pos);
     std::memcpy(p + voff, &slots_[i].value, 8);
     if (layout_ == ValueLayout::k16) {
       std::memcpy(p + voff + 8, &slots_[i].timestamp, 8);

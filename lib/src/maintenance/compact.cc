@@ -31,8 +31,9 @@
 #include "lib/src/format.h"
 #include "lib/src/maintenance/archive_builder.h"
 #include "lib/src/maintenance/compact_native.h"
-#include "lib/src/maintenance/dir_lock.h"
+#include "lib/src/file_lock.h"
 #include "lib/src/dir_names.h"
+#include "lib/src/path.h"
 #include "lib/src/reader/dir_guard.h"
 #include "lib/src/reader/reprove.h"
 #include "promdir/directory_env.h"
@@ -44,7 +45,6 @@ namespace promdir {
 namespace {
 
 using maintenance::ArchiveBuilder;
-using maintenance::DirLock;
 using maintenance::WriteWholeFile;
 using reader::ProbeFile;
 
@@ -84,7 +84,9 @@ class Compactor {
   Status Run();
 
  private:
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string Path(const std::string& name) const {
+    return JoinPath(dir_, name);
+  }
   Status Recover();
   Status Scan();
   Status Stage();
@@ -111,10 +113,10 @@ class Compactor {
 Status Compactor::Run() {
   Status s = env_->CheckWritableDir(dir_);
   if (!s.ok()) return s;
-  DirLock compactor(env_);
+  FileLock compactor(env_);
   if (!options_.dry_run) {
     s = compactor.Acquire(Path(maintenance::kCompactorLockName),
-                          /*exclusive=*/true, /*wait=*/false,
+                          /*exclusive=*/true, /*timeout_ms=*/0,
                           "another compaction is running in " + dir_);
     if (!s.ok()) return s;
     s = Recover();
@@ -157,9 +159,9 @@ Status Compactor::Recover() {
         "cannot finish an interrupted compaction: " + s.message() +
         "; move the journal away only after checking the directory");
   } else {
-    DirLock lock(env_);
-    s = lock.Acquire(Path(kDirLockName), /*exclusive=*/true, /*wait=*/true,
-                     "readers");
+    FileLock lock(env_);
+    s = lock.Acquire(Path(kDirLockName), /*exclusive=*/true,
+                     kCommitLockTimeoutMs, "readers");
     if (!s.ok()) return s;
     for (const JournalArchive& a : journal.archives) {
       if (ArchiveCommitted(env_, dir_, a)) {
@@ -252,8 +254,9 @@ Status Compactor::Scan() {
 
 bool Compactor::Restore(Candidate* c, const std::string& why) {
   std::string home = format::MakeFileName(c->file.Prefix(), c->writer_id);
-  DirLock lock(env_);
-  Status s = lock.Acquire(Path(kDirLockName), true, true, "readers");
+  FileLock lock(env_);
+  Status s = lock.Acquire(Path(kDirLockName), true, kCommitLockTimeoutMs,
+                          "readers");
   // Never replace a file a new writer created under the name meanwhile.
   if (s.ok()) s = reader::RestoreFile(env_, dir_, c->name, c->file);
   if (s.ok()) {
@@ -271,9 +274,9 @@ Status Compactor::Stage() {
   bool any = false;
   for (auto& c : candidates_) any |= !maintenance::IsStagedId(c->file.id);
   if (!any) return Status::OK();
-  DirLock lock(env_);
+  FileLock lock(env_);
   Status s = lock.Acquire(Path(kDirLockName), /*exclusive=*/true,
-                          /*wait=*/true, "readers");
+                          kCommitLockTimeoutMs, "readers");
   if (!s.ok()) return s;
   std::vector<std::unique_ptr<Candidate>> kept;
   for (auto& c : candidates_) {
@@ -440,7 +443,7 @@ Status Compactor::Fold() {
 
 Status Compactor::Commit() {
   if (journal_.archives.empty()) return Status::OK();
-  const std::string journal_temp = std::string(kJournalName) + ".tmp";
+  const std::string journal_temp = kJournalTempName;
   Status s = WriteWholeFile(env_, Path(journal_temp), EncodeJournal(journal_),
                             nullptr);
   if (!s.ok()) return s;
@@ -449,9 +452,9 @@ Status Compactor::Commit() {
   s = env_->SyncDir(dir_);
   if (!s.ok()) return s;
   {
-    DirLock lock(env_);
-    s = lock.Acquire(Path(kDirLockName), /*exclusive=*/true, /*wait=*/true,
-                     "readers");
+    FileLock lock(env_);
+    s = lock.Acquire(Path(kDirLockName), /*exclusive=*/true,
+                     kCommitLockTimeoutMs, "readers");
     if (!s.ok()) return s;
     for (size_t i = 0; i < journal_.archives.size(); ++i) {
       const JournalArchive& a = journal_.archives[i];

@@ -8,6 +8,7 @@
 #include "lib/src/dir_names.h"
 #include "lib/src/native_format.h"
 #include "lib/src/reader/native_file.h"
+#include "lib/src/path.h"
 #include "lib/src/reader/reprove.h"
 #include "promdir/directory_env.h"
 #include "promdir/maintenance.h"
@@ -76,7 +77,7 @@ Status InspectDirectory(const MaintenanceOptions& options,
     if (!name.ends_with(".db")) continue;
     FileReport r;
     r.name = name;
-    r.path = options.directory + "/" + name;
+    r.path = JoinPath(options.directory, name);
     std::optional<format::FileName> f = format::ParseFileName(name);
     if (f) {
       r.type = std::string(format::FileTypeName(f->type));
@@ -89,11 +90,11 @@ Status InspectDirectory(const MaintenanceOptions& options,
     if (s.IsNotFound()) continue;  // vanished meanwhile
     if (!s.ok()) {
       r.bad = true;
-      r.reason = std::string(BadFileReason(s));
+      r.reason = contents.bad_reason;
       r.message = s.message();
     } else if (!f) {
       r.bad = true;
-      r.reason = "unknown_type";
+      r.reason = BadFileReason::kUnknownType;
       size_t us = name.find('_');
       r.message = r.path + ": the name's type '" +
                   name.substr(0, std::min(us, name.size() - 3)) +

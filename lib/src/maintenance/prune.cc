@@ -182,7 +182,7 @@ Status Wipe(const MaintenanceOptions& options, bool force,
   std::vector<std::string> doomed;
   std::vector<std::string> held;
   for (const std::string& name : names) {
-    const std::string path = options.directory + "/" + name;
+    const std::string path = JoinPath(options.directory, name);
     const bool bookkeeping = name == kDirLockName || name == kJournalName ||
                              name == maintenance::kCompactorLockName ||
                              maintenance::IsTempName(name);

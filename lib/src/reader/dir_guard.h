@@ -9,6 +9,9 @@
 // then tells readers which files to skip until the next compaction ends the
 // interrupted one (see HiddenByCompaction).
 //
+// The locks are FileLocks (lib/src/file_lock.h); ReadGuard is a reader's
+// bounded shared hold of `.promdir.lock`.
+//
 // Threads: a ReadGuard belongs to one thread; any number may exist at once.
 
 #ifndef PROMDIR_LIB_SRC_READER_DIR_GUARD_H_
@@ -20,29 +23,13 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/src/dir_names.h"
+#include "lib/src/file_lock.h"
 #include "promdir/status.h"
 
 namespace promdir {
 
 class Env;
-
-inline constexpr const char kDirLockName[] = ".promdir.lock";
-
-// How long a reader waits for the shared lock, and a compactor or prune for
-// the exclusive one, before it goes ahead without it (reader) or fails with
-// Busy (writer of the directory). A compactor holds the lock for a few
-// renames; anything longer is a stuck or hostile holder, and must not hang
-// every scrape.
-inline constexpr int kReadLockTimeoutMs = 2000;
-inline constexpr int kCommitLockTimeoutMs = 10000;
-
-// Opens (creating, mode 0644 before the umask) the lock file `path`: never
-// through a symlink, never blocking on a FIFO, and only a regular file.
-// Read-only where it cannot be opened for writing.
-Status OpenLockFile(Env* env, const std::string& path, int* fd);
-// Takes an OFD lock on fd, waiting at most timeout_ms (forever if < 0).
-// Busy if another holder still conflicts then.
-Status LockWithin(Env* env, int fd, bool exclusive, int timeout_ms);
 
 class ReadGuard {
  public:
@@ -54,57 +41,16 @@ class ReadGuard {
   // count a file being compacted twice or not at all.
   ReadGuard(Env* env, const std::string& dir,
             int timeout_ms = kReadLockTimeoutMs);
-  ~ReadGuard();
-  ReadGuard(const ReadGuard&) = delete;
-  ReadGuard& operator=(const ReadGuard&) = delete;
-  bool held() const { return fd_ >= 0; }
+  bool held() const { return lock_.held(); }
   bool timed_out() const { return timed_out_; }
 
  private:
-  Env* env_;
-  int fd_ = -1;
+  FileLock lock_;
   bool timed_out_ = false;
 };
 
-// The compaction journal `.promdir-compact.journal` (not *.db). The
-// compactor writes it (to a temporary name, fsynced, then renamed in) after
-// every new archive is on disk under a temporary name and before it commits;
-// it deletes it once the commit is complete. Each archive of the journal is
-// committed iff its final name holds the new archive's (device, inode): the
-// rename that commits it is atomic. The sources of a committed archive are
-// already counted in it, so readers skip any of them still present; the
-// sources of an archive not committed are still the truth, and its
-// temporary file is not *.db, so readers never see it.
-inline constexpr char kJournalName[] = ".promdir-compact.journal";
+// The journal's name and codec are in lib/src/dir_names.h.
 
-struct JournalFile {
-  std::string name;  // base name in the directory
-  uint64_t device = 0;
-  uint64_t inode = 0;
-};
-
-struct JournalArchive {
-  JournalFile archive;    // final name; device/inode of the new archive
-  std::string temp_name;  // where the new archive waits for its commit
-  std::vector<JournalFile> sources;  // folded into it; deleted on commit
-};
-
-struct CompactionJournal {
-  std::vector<JournalArchive> archives;
-};
-
-// Text form, one record a line, tab-separated; names must not contain a tab
-// or a newline (the compactor leaves such files alone). The decoder accepts
-// only plain names of the directory that promdir could have written there:
-// sources are metrics file names (format::ParseFileName, no '/', not . or
-// .., no NUL), archives carry an archive id, and each temporary name is
-// the one compaction gives that archive. Anything else is Corruption, so a
-// journal planted by someone who can write the directory cannot name a file
-// elsewhere to delete.
-std::string EncodeJournal(const CompactionJournal& journal);
-// Corruption naming `path` if `text` is not a whole journal.
-Status DecodeJournal(std::string_view text, const std::string& path,
-                     CompactionJournal* journal);
 // Reads dir's journal. NotFound if there is none.
 Status ReadJournal(Env* env, const std::string& dir,
                    CompactionJournal* journal);

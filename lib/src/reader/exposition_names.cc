@@ -36,9 +36,6 @@ void AppendHex(uint32_t cp, std::string* out) {
 
 }  // namespace
 
-bool IsLegacyMetricName(std::string_view name) { return IsLegacy(name, false); }
-bool IsLegacyLabelName(std::string_view name) { return IsLegacy(name, true); }
-
 void AppendEscapedName(std::string_view name, bool label,
                        NameEscaping escaping, std::string* out, bool always) {
   const bool legacy = !always && IsLegacy(name, label);
@@ -102,3 +99,14 @@ void AppendTextName(std::string_view name, bool label, NameEscaping escaping,
 }
 
 }  // namespace promdir::exposition
+
+namespace promdir {
+
+bool IsLegacyMetricName(std::string_view name) {
+  return exposition::IsLegacy(name, false);
+}
+bool IsLegacyLabelName(std::string_view name) {
+  return exposition::IsLegacy(name, true);
+}
+
+}  // namespace promdir

@@ -14,10 +14,9 @@
 
 namespace promdir::exposition {
 
-// [a-zA-Z_:][a-zA-Z0-9_:]*
-bool IsLegacyMetricName(std::string_view name);
-// [a-zA-Z_][a-zA-Z0-9_]*
-bool IsLegacyLabelName(std::string_view name);
+// IsLegacyMetricName and IsLegacyLabelName are public: promdir/exposition.h.
+using promdir::IsLegacyLabelName;
+using promdir::IsLegacyMetricName;
 
 // Appends `name` as `escaping` writes it, without quotes: a legacy name as
 // it is (but for kDots, which doubles its underscores), kAllowUtf8 as it

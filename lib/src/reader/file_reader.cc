@@ -31,24 +31,6 @@ bool ValidName(std::string_view s) { return !s.empty(); }
 
 }  // namespace
 
-std::string_view BadReasonCode(BadReason reason) {
-  switch (reason) {
-    case BadReason::kNone: return "";
-    case BadReason::kEmpty: return "empty";
-    case BadReason::kTruncated: return "truncated";
-    case BadReason::kBadLength: return "bad_length";
-    case BadReason::kBadKey: return "bad_key";
-    case BadReason::kOldKeyFormat: return "old_key_format";
-    case BadReason::kBadLayout: return "bad_layout";
-    case BadReason::kNotRegular: return "not_regular";
-    case BadReason::kSymlink: return "symlink";
-    case BadReason::kBadLe: return "bad_le";
-    case BadReason::kUnknownType: return "unknown_type";
-    case BadReason::kIoError: return "io_error";
-  }
-  return "";
-}
-
 ReadError Bad(BadReason reason, const std::string& path,
               std::string_view what) {
   std::string msg = path;
@@ -125,7 +107,7 @@ ReadError ReadUsed(Env* env, int fd, const std::string& path, uint64_t size,
                    " bytes) is shorter than its 8-byte header");
   }
   int32_t used32 = LoadInt32(buf->data());
-  *magic = std::memcmp(buf->data() + 4, kWriterMagic, 4) == 0;
+  *magic = format::HasWriterMark(buf->data());
   if (used32 == 0) used32 = format::kHeaderSize;  // Python: no entries
   if (used32 < static_cast<int32_t>(format::kHeaderSize)) {
     return Bad(BadReason::kBadLayout, path,
@@ -177,28 +159,12 @@ ReadError ReadUsed(Env* env, int fd, const std::string& path, uint64_t size,
   return {};
 }
 
-ReadError WalkError(const std::string& path, uint64_t pos, int64_t key_len,
-                    uint64_t used, int what) {
-  std::string at = " at offset " + std::to_string(pos);
-  switch (what) {
-    case 0:
-      return Bad(BadReason::kBadLength, path,
-                 "entry" + at + " is cut off by used (" +
-                     std::to_string(used) + ")");
-    case 1:
-      return Bad(BadReason::kBadLength, path,
-                 "negative key length " + std::to_string(key_len) + at);
-    case 2:
-      return Bad(BadReason::kBadLength, path,
-                 "oversized key length " + std::to_string(key_len) + at);
-    case 3:
-      return Bad(BadReason::kBadLength, path,
-                 "entry of key length " + std::to_string(key_len) + at +
-                     " runs past used (" + std::to_string(used) + ")");
-    default:
-      return Bad(BadReason::kBadKey, path,
-                 "key" + at + " is not JSON (not a list)");
-  }
+ReadError WalkError(const std::string& path, const format::WalkProblem& p,
+                    uint64_t used) {
+  BadReason reason = p.stop == format::WalkStop::kNotList
+                         ? BadReason::kBadKey
+                         : BadReason::kBadLength;
+  return Bad(reason, path, format::DescribeWalkProblem(p, used));
 }
 
 ReadError DetectLayout(std::string_view data, uint64_t start,

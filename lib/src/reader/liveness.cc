@@ -135,7 +135,7 @@ Verdict ProbeWriter(Env* env, int fd, const std::string& id,
     size_t got = 0;
     if (env->ReadAt(fd, 0, header, sizeof header, &got).ok() &&
         got == sizeof header) {
-      magic = std::memcmp(header + 4, reader::kWriterMagic, 4) == 0;
+      magic = format::HasWriterMark(header);
     }
   }
   return reader::ProbeWriterWithMagic(env, fd, id, mode, magic);

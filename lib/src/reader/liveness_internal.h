@@ -10,7 +10,7 @@
 
 namespace promdir::reader {
 
-// As ProbeWriter; `magic` says whether offset 4 holds kWriterMagic.
+// As ProbeWriter; `magic` says whether offset 4 holds format::kWriterMark.
 Verdict ProbeWriterWithMagic(Env* env, int fd, const std::string& id,
                              LivenessMode mode, bool magic);
 

@@ -21,18 +21,12 @@
 
 #include "lib/src/reader/file_reader.h"
 #include "promdir/exposition.h"
+#include "promdir/reader.h"
 
 namespace promdir::reader {
 
-// One series of a native file, at the coarsest schema it holds.
-struct NativeEntry {
-  std::string key;  // the JSON key bytes
-  uint32_t max_buckets = 0;
-  NativeSeries histogram;  // labels empty
-  uint64_t offset = 0;        // of the entry in its file
-  uint64_t slots = 0;         // table slots
-  uint64_t slots_used = 0;    // claimed ones
-};
+// One series of a native file (promdir/reader.h).
+using NativeEntry = NativeFileEntry;
 
 // Parses data (a native file's bytes [0, used)). Errors name `path`.
 ReadError ParseNativeFile(std::string_view data, const std::string& path,

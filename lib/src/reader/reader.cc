@@ -4,7 +4,9 @@
 
 #include "lib/src/env.h"
 #include "lib/src/format.h"
+#include "lib/src/native_format.h"
 #include "lib/src/reader/file_reader.h"
+#include "lib/src/reader/native_file.h"
 
 namespace promdir {
 
@@ -15,43 +17,13 @@ std::string_view BaseName(std::string_view path) {
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
-// The phrase each reason's message carries after "<path>: ", so that a
-// Status alone can be mapped back to its code.
-struct Phrase {
-  std::string_view text;
-  std::string_view code;
-};
-constexpr Phrase kPhrases[] = {
-    {"neither the 8- nor the 16-byte value layout", "bad_layout"},
-    {"zero-length file", "empty"},
-    {"past the end of the file", "truncated"},
-    {"shorter than its 8-byte header", "truncated"},
-    {"negative key length", "bad_length"},
-    {"oversized key length", "bad_length"},
-    {"runs past used", "bad_length"},
-    {"is cut off by used", "bad_length"},
-    {"is not a multiple of 8", "bad_layout"},
-    {"is below the header size", "bad_layout"},
-    {"beyond the largest metrics file", "bad_layout"},
-    {"where entries must be", "bad_length"},
-    {"3-element list", "old_key_format"},
-    {"non-numeric le", "bad_le"},
-    {"symbolic link", "symlink"},
-    {"not a regular file", "not_regular"},
-    {"type or gauge mode no client writes", "unknown_type"},
-    {"key", "bad_key"},
-};
-
-}  // namespace
-
-Status ReadMetricsFile(Env* env, const std::string& path, FileContents* out,
-                       ValueLayout preferred) {
+reader::ReadError ReadFile(Env* env, const std::string& path,
+                           FileContents* out, ValueLayout preferred) {
   using reader::BadReason;
-  *out = FileContents();
   int fd = -1;
   FileInfo info;
   reader::ReadError e = reader::OpenMetricsFile(env, path, &fd, &info);
-  if (!e.ok()) return e.status;
+  if (!e.ok()) return e;
   std::string_view base = BaseName(path);
   std::optional<format::FileName> name;
   if (base.ends_with(".db")) {
@@ -59,8 +31,7 @@ Status ReadMetricsFile(Env* env, const std::string& path, FileContents* out,
     if (!name) {
       env->Close(fd);
       return reader::Bad(BadReason::kUnknownType, path,
-                         "the name has a type or gauge mode no client writes")
-          .status;
+                         "the name has a type or gauge mode no client writes");
     }
   }
   out->size = info.size;
@@ -71,11 +42,11 @@ Status ReadMetricsFile(Env* env, const std::string& path, FileContents* out,
   uint64_t bytes = 0;
   e = reader::ReadUsed(env, fd, path, info.size, &buf, &magic, &bytes);
   env->Close(fd);
-  if (!e.ok()) return e.status;
+  if (!e.ok()) return e;
   out->used = buf.size();
   ValueLayout layout;
   e = reader::DetectLayout(buf, format::kHeaderSize, preferred, path, &layout);
-  if (!e.ok()) return e.status;
+  if (!e.ok()) return e;
   out->layout = layout;
   FileType type = name ? name->type : FileType::kCounter;
   std::string why;
@@ -100,31 +71,58 @@ Status ReadMetricsFile(Env* env, const std::string& path, FileContents* out,
         }
         out->entries.push_back(std::move(entry));
       });
-  if (!e.ok()) return e.status;
+  if (!e.ok()) return e;
   if (bad != BadReason::kNone) {
     out->entries.clear();
     return reader::Bad(bad, path,
                        why + " (entry at offset " + std::to_string(bad_at) +
-                           ")")
-        .status;
+                           ")");
   }
-  return Status::OK();
+  return {};
 }
 
-std::string_view BadFileReason(const Status& status) {
-  if (status.ok() || status.IsNotFound()) return "";
-  if (!status.IsCorruption()) return "io_error";
-  // Look only after the last ": " so a path cannot match by accident.
-  std::string_view msg = status.message();
-  size_t colon = msg.rfind(".db: ");
-  if (colon == std::string_view::npos) {
-    colon = msg.find(": ");
+}  // namespace
+
+Status ReadMetricsFile(Env* env, const std::string& path, FileContents* out,
+                       ValueLayout preferred) {
+  *out = FileContents();
+  reader::ReadError e =
+      ReadFile(env != nullptr ? env : Env::Default(), path, out, preferred);
+  out->bad_reason = e.reason;
+  return e.status;
+}
+
+bool IsNativeFileName(std::string_view base_name) {
+  return native::ParseFileName(base_name).has_value();
+}
+
+Status ReadNativeMetricsFile(Env* env, const std::string& path,
+                             std::vector<NativeFileEntry>* out,
+                             BadFileReason* reason) {
+  out->clear();
+  uint64_t bytes = 0;
+  reader::ReadError e = reader::ReadNativeFile(
+      env != nullptr ? env : Env::Default(), path, out, &bytes);
+  if (reason != nullptr) *reason = e.reason;
+  return e.status;
+}
+
+std::string_view BadFileReasonCode(BadFileReason reason) {
+  switch (reason) {
+    case BadFileReason::kNone: return "";
+    case BadFileReason::kEmpty: return "empty";
+    case BadFileReason::kTruncated: return "truncated";
+    case BadFileReason::kBadLength: return "bad_length";
+    case BadFileReason::kBadKey: return "bad_key";
+    case BadFileReason::kOldKeyFormat: return "old_key_format";
+    case BadFileReason::kBadLayout: return "bad_layout";
+    case BadFileReason::kNotRegular: return "not_regular";
+    case BadFileReason::kSymlink: return "symlink";
+    case BadFileReason::kBadLe: return "bad_le";
+    case BadFileReason::kUnknownType: return "unknown_type";
+    case BadFileReason::kIoError: return "io_error";
   }
-  if (colon != std::string_view::npos) msg = msg.substr(colon + 2);
-  for (const Phrase& p : kPhrases) {
-    if (msg.find(p.text) != std::string_view::npos) return p.code;
-  }
-  return "bad_key";
+  return "";
 }
 
 }  // namespace promdir

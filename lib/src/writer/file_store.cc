@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "lib/src/format.h"
+#include "lib/src/path.h"
 #include "lib/src/writer/log.h"
 
 namespace promdir::writer {

@@ -12,6 +12,7 @@
 #include "lib/src/key_codec.h"
 #include "lib/src/native_format.h"
 #include "promdir/directory_env.h"
+#include "lib/src/path.h"
 
 namespace promdir::writer {
 
@@ -46,8 +47,8 @@ Status Annotate(const Status& s, const std::string& context) {
 
 std::string FilePath(const std::string& dir, const std::string& prefix,
                      const std::string& id) {
-  if (prefix == native::kPrefix) return dir + "/" + native::FileName(id);
-  return dir + "/" + format::MakeFileName(prefix, id);
+  if (prefix == native::kPrefix) return JoinPath(dir, native::FileName(id));
+  return JoinPath(dir, format::MakeFileName(prefix, id));
 }
 
 bool MetricsFile::native() const { return prefix_ == native::kPrefix; }
@@ -82,7 +83,8 @@ Status CreateComplete(Env* env, const std::string& dir, const std::string& path,
                       bool* existed) {
   *existed = false;
   std::string base = path.substr(dir.size() + 1);
-  std::string temp = dir + "/" + format::WriterTempName(base, env->GetPid());
+  std::string temp =
+      JoinPath(dir, format::WriterTempName(base, env->GetPid()));
   // Exclusive, never through a symlink: a name found there is never used.
   const int flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW;
   Status s = env->Open(temp, flags, 0666, fd);
@@ -130,38 +132,50 @@ Status WalkEntries(std::string_view data, ValueLayout layout,
                    std::vector<uint32_t>* value_offsets) {
   keys->clear();
   value_offsets->clear();
-  size_t used = data.size();
-  size_t pos = format::kHeaderSize;
-  while (pos < used) {
-    if (used - pos < 4) {
-      return Status::Corruption("entry header at offset " +
-                                std::to_string(pos) + " runs past used");
-    }
-    int32_t key_len;
-    std::memcpy(&key_len, data.data() + pos, 4);
-    if (key_len <= 0 || key_len > format::kMaxKeyLength) {
-      return Status::Corruption("bad key length " + std::to_string(key_len) +
-                                " at offset " + std::to_string(pos));
-    }
-    size_t size = format::EntrySize(static_cast<size_t>(key_len), layout);
-    if (size > used - pos) {
-      return Status::Corruption("entry at offset " + std::to_string(pos) +
-                                " runs past used");
-    }
-    std::string_view key = data.substr(pos + 4, static_cast<size_t>(key_len));
-    DecodedKey decoded;
-    Status s = DecodeKey(key, &decoded);
-    if (!s.ok()) {
-      return Status::Corruption("key at offset " + std::to_string(pos) + ": " +
-                                s.message());
-    }
-    keys->emplace_back(key);
-    value_offsets->push_back(static_cast<uint32_t>(
-        pos + format::ValueOffset(static_cast<size_t>(key_len))));
-    pos += size;
+  Status bad_key;
+  format::WalkProblem p = format::WalkEntries(
+      data, format::kHeaderSize, layout,
+      [&](uint64_t pos, std::string_view key, uint64_t value_offset) {
+        DecodedKey decoded;
+        Status s = DecodeKey(key, &decoded);
+        if (!s.ok()) {
+          bad_key = Status::Corruption("key at offset " + std::to_string(pos) +
+                                       ": " + s.message());
+          return false;
+        }
+        keys->emplace_back(key);
+        value_offsets->push_back(static_cast<uint32_t>(value_offset));
+        return true;
+      });
+  if (!p.ok()) {
+    return Status::Corruption(format::DescribeWalkProblem(p, data.size()));
   }
-  return Status::OK();
+  return bad_key;
 }
+
+namespace {
+
+// Creates the file at `path` complete (header written, sized), or opens the
+// one that is there (or appeared meanwhile). *created says which.
+Status OpenOrCreate(Env* env, const std::string& dir, const std::string& path,
+                    int* fd, bool* created) {
+  *created = false;
+  FileInfo existing;
+  if (env->LinkStat(path, &existing).IsNotFound()) {
+    char header[format::kHeaderSize];
+    format::EncodeHeader(format::kHeaderSize, /*writer_mark=*/true, header);
+    bool existed = false;
+    Status s = CreateComplete(env, dir, path,
+                              std::string_view(header, sizeof(header)),
+                              format::kInitialFileSize, fd, &existed);
+    if (!s.ok() && !existed) return s;
+    *created = s.ok();
+    if (*created) return s;
+  }
+  return env->Open(path, O_RDWR | O_CREAT | O_NOFOLLOW, 0666, fd);
+}
+
+}  // namespace
 
 Status MetricsFile::Open(Env* env, const std::string& dir,
                          const std::string& prefix, const std::string& id,
@@ -186,24 +200,9 @@ Status MetricsFile::Open(Env* env, const std::string& dir,
     return Status::Corruption(path + " is not a regular file");
   }
   int fd = -1;
-  Status s;
   bool created = false;
-  if (env->LinkStat(path, &existing).IsNotFound()) {
-    char header[format::kHeaderSize];
-    int32_t used = format::kHeaderSize;
-    std::memcpy(header, &used, 4);
-    std::memcpy(header + 4, kMagic, 4);
-    bool existed = false;
-    s = CreateComplete(env, dir, path, std::string_view(header, sizeof(header)),
-                       format::kInitialFileSize, &fd, &existed);
-    if (!s.ok() && !existed) return s;
-    created = s.ok();
-  }
-  if (!created) {
-    // An existing file (or one that appeared meanwhile): open and lock it.
-    s = env->Open(path, O_RDWR | O_CREAT | O_NOFOLLOW, 0666, &fd);
-    if (!s.ok()) return s;
-  }
+  Status s = OpenOrCreate(env, dir, path, &fd, &created);
+  if (!s.ok()) return s;
   auto fail = [&](const Status& st) {
     env->Close(fd);
     return st;
@@ -246,9 +245,7 @@ Status MetricsFile::Open(Env* env, const std::string& dir,
       return fail(Annotate(s, "allocate " + path));
     }
     char header[format::kHeaderSize];
-    int32_t used = format::kHeaderSize;
-    std::memcpy(header, &used, 4);
-    std::memcpy(header + 4, kMagic, 4);
+    format::EncodeHeader(format::kHeaderSize, /*writer_mark=*/true, header);
     s = env->WriteAt(fd, 0, header, sizeof(header));
     if (!s.ok()) {
       f->fd_ = -1;
@@ -291,7 +288,7 @@ Status MetricsFile::LoadExisting(uint64_t size, ValueLayout preferred) {
   // process may still be writing it.
   bool numeric =
       !id_.empty() && id_.find_first_not_of("0123456789") == std::string::npos;
-  if (std::memcmp(header + 4, kMagic, 4) != 0 && numeric && id_.size() < 10) {
+  if (!format::HasWriterMark(header) && numeric && id_.size() < 10) {
     int pid = std::stoi(id_);
     if (pid != env_->GetPid() && env_->PidExists(pid)) {
       return Status::Busy(path_ + " belongs to live process " + id_ +
@@ -347,9 +344,8 @@ Status MetricsFile::LoadExisting(uint64_t size, ValueLayout preferred) {
   s = env_->Allocate(fd_, size);
   if (!s.ok()) return Annotate(s, "allocate " + path_);
   // Mark the file as a promdir writer's (and a valid `used`).
-  int32_t used_out = used;
-  std::memcpy(header, &used_out, 4);
-  std::memcpy(header + 4, kMagic, 4);
+  format::EncodeHeader(static_cast<uint32_t>(used), /*writer_mark=*/true,
+                       header);
   s = env_->WriteAt(fd_, 0, header, sizeof(header));
   if (!s.ok()) return Annotate(s, "write " + path_);
   layout_ = layout;
@@ -400,11 +396,7 @@ Status MetricsFile::Reserve(size_t key_size, size_t entry) {
 
 char* MetricsFile::WriteKey(const std::string& key) {
   char* p = base_ + used_;
-  int32_t key_len = static_cast<int32_t>(key.size());
-  std::memcpy(p, &key_len, 4);
-  std::memcpy(p + 4, key.data(), key.size());
-  std::memset(p + 4 + key.size(), ' ', format::PadLength(key.size()));
-  return p + format::ValueOffset(key.size());
+  return p + format::EncodeEntryKey(key, p);
 }
 
 uint32_t MetricsFile::Publish(const std::string& key, size_t entry) {

@@ -162,9 +162,6 @@ Status WalkEntries(std::string_view data, ValueLayout layout,
 
 // Shared by metrics_file.cc and metrics_file_fork.cc.
 
-// Bytes 4-7 of a file a promdir writer writes (docs/FORMAT.md, 6.1).
-inline constexpr char kMagic[4] = {'p', 'd', 'i', 'r'};
-
 // The same code as `s`, with `context` in front of its message.
 Status Annotate(const Status& s, const std::string& context);
 

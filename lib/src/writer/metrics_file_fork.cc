@@ -35,16 +35,10 @@ void MetricsFile::ForgetInChild() {
 
 std::string MetricsFile::ZeroedImage() const {
   std::string data(used_, '\0');
-  int32_t used = static_cast<int32_t>(used_);
-  std::memcpy(data.data(), &used, 4);
-  std::memcpy(data.data() + 4, kMagic, 4);
+  format::EncodeHeader(used_, /*writer_mark=*/true, data.data());
   for (const auto& [key, value_off] : index_) {
     size_t start = value_off - format::ValueOffset(key.size());
-    int32_t key_len = static_cast<int32_t>(key.size());
-    std::memcpy(data.data() + start, &key_len, 4);
-    std::memcpy(data.data() + start + 4, key.data(), key.size());
-    std::memset(data.data() + start + 4 + key.size(), ' ',
-                format::PadLength(key.size()));
+    format::EncodeEntryKey(key, data.data() + start);
     auto c = configs_.find(value_off);
     if (c != configs_.end()) {
       std::memcpy(data.data() + value_off, c->second.data(), c->second.size());

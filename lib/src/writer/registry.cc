@@ -2,7 +2,6 @@
 
 #include "promdir/registry.h"
 
-#include <prometheus/check_names.h>
 
 #include <cmath>
 #include <limits>
@@ -68,6 +67,26 @@ bool SameDeclaration(const detail::FamilySpec& a, const detail::FamilySpec& b) {
            a.native_max_buckets == b.native_max_buckets));
 }
 
+}  // namespace
+
+// prometheus-cpp's name rules (CheckMetricName, CheckLabelName), so the
+// writer needs no prometheus-cpp: ASCII letters, digits, '_' (and ':' in a
+// metric name), not starting with a digit or "__".
+bool detail::ValidMetricName(std::string_view name, bool label) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9') ||
+      name.starts_with("__")) {
+    return false;
+  }
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || (c == ':' && !label);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+namespace {
+
 // Checks and completes a declaration as Python's client would; throws
 // std::invalid_argument naming the problem.
 void Normalize(detail::FamilySpec& s, const Options& options) {
@@ -79,14 +98,14 @@ void Normalize(detail::FamilySpec& s, const Options& options) {
       s.name.compare(s.name.size() - 6, 6, "_total") == 0) {
     s.name.resize(s.name.size() - 6);
   }
-  if (s.name.empty() || !prometheus::CheckMetricName(s.name)) {
+  if (!detail::ValidMetricName(s.name, /*label=*/false)) {
     fail("invalid metric name");
   }
   std::string ignored;
   if (!AppendJsonString(s.help, &ignored)) fail("help text is not valid UTF-8");
   std::set<std::string> seen;
   for (const std::string& l : s.label_names) {
-    if (l.empty() || !prometheus::CheckLabelName(l)) {
+    if (!detail::ValidMetricName(l, /*label=*/true)) {
       fail("invalid label name \"" + l + "\"");
     }
     if (!seen.insert(l).second) fail("label name \"" + l + "\" repeats");

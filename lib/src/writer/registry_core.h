@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "lib/src/env.h"
 #include "lib/src/writer/metrics_file.h"
@@ -47,6 +48,10 @@ class RegistryCore {
   std::map<std::string, writer::MetricsFile*> files_;  // by prefix
   std::map<std::string, std::unique_ptr<FamilyBase>> families_;
 };
+
+// True iff `name` is a valid metric name (label: label name) by
+// prometheus-cpp's rules (its CheckMetricName, CheckLabelName).
+bool ValidMetricName(std::string_view name, bool label);
 
 }  // namespace promdir::detail
 
