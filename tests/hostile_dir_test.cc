@@ -499,9 +499,10 @@ TEST_CASE("lock files are 0666 whatever the umask: one root made takes "
   REQUIRE(pid >= 0);
   if (pid == 0) {
     if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(2);
-    maintenance::DirLock l(Env::Default());
-    ::_exit(l.Acquire(lock, /*exclusive=*/true, /*wait=*/false, "x").ok() ? 0
-                                                                          : 1);
+    FileLock l(Env::Default());
+    ::_exit(l.Acquire(lock, /*exclusive=*/true, /*timeout_ms=*/0, "x").ok()
+                ? 0
+                : 1);
   }
   int status = 0;
   REQUIRE(::waitpid(pid, &status, 0) == pid);

@@ -9,7 +9,7 @@
 
 #include "lib/src/dir_names.h"
 #include "lib/src/format.h"
-#include "lib/src/maintenance/dir_lock.h"
+#include "lib/src/file_lock.h"
 #include "lib/src/native_format.h"
 #include "lib/src/reader/dir_guard.h"
 #include "lib/src/reader/native_file.h"
@@ -143,8 +143,9 @@ class NativeCompactor {
 
   // Step 2: staged under the exclusive lock, then proved dead again.
   void Stage() {
-    DirLock lock(env_);
-    if (!lock.Acquire(Path(kDirLockName), true, true, "readers of the directory")
+    FileLock lock(env_);
+    if (!lock.Acquire(Path(kDirLockName), true, kCommitLockTimeoutMs,
+                      "readers of the directory")
              .ok()) {
       sources_.clear();
       return;
@@ -245,8 +246,9 @@ Status NativeCompactor::FoldAndCommit(const std::string& archive,
   Status s = WriteWholeFile(env_, Path(temp), data, nullptr);
   if (!s.ok()) return s;
   // Step 4: the commit, then the sources' deletion, as readers see it.
-  DirLock lock(env_);
-  s = lock.Acquire(Path(kDirLockName), true, true, "readers of the directory");
+  FileLock lock(env_);
+  s = lock.Acquire(Path(kDirLockName), true, kCommitLockTimeoutMs,
+                   "readers of the directory");
   if (s.ok()) s = env_->Rename(Path(temp), Path(archive));
   if (!s.ok()) {
     env_->Unlink(Path(temp));

@@ -76,6 +76,59 @@ Status BindNative(RegistryCore* core, const FamilySpec& spec,
   return Status::OK();
 }
 
+// The keys of one series: *native_key for its native part (if the family
+// has one), *keys for its samples, in the order Python creates them.
+Status SeriesKeys(const FamilySpec& spec,
+                  const std::vector<std::string_view>& values,
+                  std::string* native_key, std::vector<std::string>* keys) {
+  // The samples of one series, in the order Python creates them.
+  LabelPairs labels;
+  for (size_t i = 0; i < values.size(); ++i) {
+    labels.emplace_back(spec.label_names[i], std::string(values[i]));
+  }
+  const std::string& n = spec.name;
+  std::vector<std::pair<std::string, LabelPairs>> samples;
+  switch (spec.type) {
+    case FileType::kCounter:
+      samples.emplace_back(n + "_total", labels);
+      break;
+    case FileType::kGauge:
+      samples.emplace_back(n, labels);
+      break;
+    case FileType::kSummary:
+      samples.emplace_back(n + "_count", labels);
+      samples.emplace_back(n + "_sum", labels);
+      break;
+    case FileType::kHistogram:
+      if (spec.buckets.empty()) break;  // a native histogram only
+      samples.emplace_back(n + "_sum", labels);
+      for (double b : spec.buckets) {
+        LabelPairs with_le = labels;
+        with_le.emplace_back("le", GoFloat(b));
+        samples.emplace_back(n + "_bucket", std::move(with_le));
+      }
+      break;
+  }
+  if (spec.native_enabled) {
+    Result<std::string> key = EncodeKey(n, n, labels, spec.help);
+    if (!key.ok()) {
+      return Status::InvalidArgument("family \"" + n +
+                                     "\": " + key.status().message());
+    }
+    *native_key = std::move(key.value());
+  }
+  for (auto& [sample, pairs] : samples) {
+    Result<std::string> key =
+        EncodeKey(n, sample, std::move(pairs), spec.help);
+    if (!key.ok()) {
+      return Status::InvalidArgument("family \"" + n +
+                                     "\": " + key.status().message());
+    }
+    keys->push_back(std::move(key.value()));
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 FamilyBase::FamilyBase(RegistryCore* core, FamilySpec spec)
@@ -129,53 +182,11 @@ Result<const Series*> FamilyBase::FindByValues(
   auto it = impl_->series.find(lookup);
   if (it != impl_->series.end()) return it->second.get();
 
-  // The samples of one series, in the order Python creates them.
-  LabelPairs labels;
-  for (size_t i = 0; i < values.size(); ++i) {
-    labels.emplace_back(spec_.label_names[i], std::string(values[i]));
-  }
-  const std::string& n = spec_.name;
-  std::vector<std::pair<std::string, LabelPairs>> samples;
-  switch (spec_.type) {
-    case FileType::kCounter:
-      samples.emplace_back(n + "_total", labels);
-      break;
-    case FileType::kGauge:
-      samples.emplace_back(n, labels);
-      break;
-    case FileType::kSummary:
-      samples.emplace_back(n + "_count", labels);
-      samples.emplace_back(n + "_sum", labels);
-      break;
-    case FileType::kHistogram:
-      if (spec_.buckets.empty()) break;  // a native histogram only
-      samples.emplace_back(n + "_sum", labels);
-      for (double b : spec_.buckets) {
-        LabelPairs with_le = labels;
-        with_le.emplace_back("le", GoFloat(b));
-        samples.emplace_back(n + "_bucket", std::move(with_le));
-      }
-      break;
-  }
   std::string native_key;
-  if (spec_.native_enabled) {
-    Result<std::string> key = EncodeKey(n, n, labels, spec_.help);
-    if (!key.ok()) {
-      return Status::InvalidArgument("family \"" + n +
-                                     "\": " + key.status().message());
-    }
-    native_key = std::move(key.value());
-  }
   std::vector<std::string> keys;
-  for (auto& [sample, pairs] : samples) {
-    Result<std::string> key =
-        EncodeKey(n, sample, std::move(pairs), spec_.help);
-    if (!key.ok()) {
-      return Status::InvalidArgument("family \"" + n +
-                                     "\": " + key.status().message());
-    }
-    keys.push_back(std::move(key.value()));
-  }
+  Status ks = SeriesKeys(spec_, values, &native_key, &keys);
+  if (!ks.ok()) return ks;
+  const std::string& n = spec_.name;
 
   auto series = std::make_unique<Series>();
   if (spec_.native_enabled) {
