@@ -17,6 +17,11 @@
 // client_python gives them) a histogram's _sum, buckets by numeric `le`,
 // _count; a summary's _count, _sum. Names may be any UTF-8.
 //
+// Native histograms (`histogram_native_*.ndb`, promdir/native_histogram.h)
+// are read beside the engine on every scrape, merged across files and
+// attached to the histogram families (MetricFamily::native); a scrape that
+// has some renders from the model instead of the engine's plan.
+//
 // Threads: every method is safe to call from any number of threads at once;
 // scrapes take turns (one lock), and a scrape reads files on up to
 // `read_threads` threads, which share the cache and the key table under two
