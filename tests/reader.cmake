@@ -18,3 +18,8 @@ promdir_test(merge_unchanged_test
 promdir_test(crafted_test
   SOURCES crafted_test.cc
   LIBS promdir_reader)
+# The merge engine's parts, each on its own: the executor (its one source of
+# threads), the arena and the key table.
+promdir_test(engine_parts_test
+  SOURCES executor_test.cc arena_test.cc key_table_test.cc
+  LIBS promdir_reader)

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <set>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -88,7 +87,7 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
     // of a scrape. Parsing and the cache are serialized by cache_mu_.
     std::vector<Slot> slots(names.size());
     std::atomic<size_t> next{0};
-    size_t threads = std::min<size_t>(std::max(1u, opt_.read_threads),
+    size_t threads = std::min<size_t>(executor_.threads(),
                                       (names.size() + 7) / 8);
     // Each thread's buffer lives on between scrapes: no fresh pages to
     // fault in for every file of every scrape.
@@ -98,10 +97,7 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
         ReadFile(names[i], &read_bufs_[t], &slots[i]);
       }
     };
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker, t);
-    worker(0);
-    for (std::thread& t : pool) t.join();
+    executor_.ForEachThread(threads, worker);
     TakeKeys(names, &slots);
     if (freeze_ok_) Freeze(names, &slots);
     for (size_t i = 0; i < names.size(); ++i) {
@@ -221,7 +217,7 @@ Status DirectoryCollector::Render(Exposition format, std::string* out,
   Plan plan;
   Status s = impl_->Collect(&plan, stats);
   if (!s.ok()) return s;
-  RenderPlan(plan, format, out);
+  RenderPlan(plan, format, impl_->executor(), out);
   return Status::OK();
 }
 

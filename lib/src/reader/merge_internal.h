@@ -21,6 +21,7 @@
 
 #include "lib/src/env.h"
 #include "lib/src/format.h"
+#include "lib/src/reader/executor.h"
 #include "lib/src/reader/file_reader.h"
 #include "lib/src/reader/key_table.h"
 #include "promdir/liveness.h"
@@ -211,8 +212,10 @@ void AppendWithPid(const Series& s, uint32_t split, const std::string& pid,
 // The merged view as the model (prometheus-cpp and AppendFamilies).
 MetricFamily ToModel(const Plan& plan, const PlanFamily& pf);
 // Renders the plan; the same bytes as AppendFamilies on its model.
-// Protobuf goes through the model, family by family.
-void RenderPlan(const Plan& plan, Exposition format, std::string* out);
+// Protobuf goes through the model, family by family. A large view is
+// rendered in two halves, the second on `executor`.
+void RenderPlan(const Plan& plan, Exposition format,
+                reader::Executor* executor, std::string* out);
 
 }  // namespace merge_detail
 
@@ -240,6 +243,8 @@ class DirectoryCollector::Impl {
 
   // Reads and merges the directory into *plan.
   Status Collect(Plan* plan, ScrapeStats* stats);
+  // The threads of this collector (reads, sorting, rendering).
+  reader::Executor* executor() { return &executor_; }
 
  private:
   enum class Outcome { kMerged, kVanished, kBad, kLeftOut, kStarting };
@@ -349,6 +354,7 @@ class DirectoryCollector::Impl {
 
   const CollectorOptions opt_;
   Env* const env_;
+  reader::Executor executor_{opt_.read_threads};
   std::mutex mu_;  // one scrape at a time
   // Everything below is guarded by mu_. While a scrape's reader threads
   // run, the cache, frozen_ and the predictions are also guarded by

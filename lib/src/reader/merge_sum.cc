@@ -3,7 +3,6 @@
 #include "lib/src/utf8.h"
 
 #include <algorithm>
-#include <thread>
 
 #include "lib/src/reader/exposition_internal.h"
 
@@ -177,8 +176,8 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
   touched_.clear();
   // New series need a new exposition order: sort them on another thread
   // while this one adds up the values (nothing below adds series).
-  std::thread sorter;
-  if (!table_->RanksCurrent()) sorter = std::thread([this] { table_->Ranks(); });
+  reader::Executor::Group sorter(&executor_);
+  if (!table_->RanksCurrent()) sorter.Spawn([this] { table_->Ranks(); });
   std::vector<AllGaugeValue> all;
   for (uint32_t fi = 0; fi < files.size(); ++fi) {
     MergeFile(fams, fi, files[fi], &all);
@@ -195,7 +194,7 @@ void DirectoryCollector::Impl::Merge(std::vector<ScrapeFile>& files,
 
   // Touched series by family, each list in rank order (families sorted by
   // name; samples by labels, then sum, buckets by `le`, count).
-  if (sorter.joinable()) sorter.join();
+  sorter.Wait();
   const std::vector<uint32_t>& rank = table_->Ranks();
   const std::vector<uint32_t>& by_rank = table_->RankOrder();
   std::vector<std::vector<uint32_t>> fam_series(fams.size());
