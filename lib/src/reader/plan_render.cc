@@ -1,11 +1,14 @@
-// The merged view of one scrape and its rendering.
-#include "lib/src/reader/merge_internal.h"
+// The merged view of one scrape as the model, and its rendering
+// (plan_builder.h).
+#include "lib/src/reader/plan_builder.h"
 
 #include <algorithm>
 
 #include "lib/src/reader/exposition_internal.h"
 
 namespace promdir::merge_detail {
+
+using reader::kNoId;
 
 MetricType TypeOf(FileType t) {
   switch (t) {
