@@ -20,3 +20,10 @@ promdir_test(merge_unchanged_test
 promdir_test(crafted_test
   SOURCES crafted_test.cc
   LIBS promdir_reader)
+# The merge engine's parts, each on its own: the executor (its one source of
+# threads), the arena, the key table, the file cache, the prefix predictor,
+# the entry parser, the accumulator, the plan builder and the change tracker.
+promdir_test(engine_parts_test
+  SOURCES executor_test.cc arena_test.cc key_table_test.cc file_cache_test.cc
+          prefix_predictor_test.cc merge_parts_test.cc
+  LIBS promdir_reader)

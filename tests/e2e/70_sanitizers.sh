@@ -17,7 +17,7 @@ SAN=${SAN_BUILD_DIR:-build-san}
 cmake -S . -B "$SAN" -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_FLAGS="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
-targets=(reader_test merge_test merge_unchanged_test writer_test native_test collector_net_test)
+targets=(reader_test merge_test merge_unchanged_test engine_parts_test writer_test native_test collector_net_test)
 cmake --build "$SAN" -j"$(nproc)" --target "${targets[@]}" 2>&1 | grep -E "error|warning" || true
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -29,7 +29,7 @@ TSAN=${TSAN_BUILD_DIR:-build-tsan}
 cmake -S . -B "$TSAN" -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_FLAGS="-O1 -g -fsanitize=thread" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" >/dev/null
-tsan_targets=(merge_test merge_unchanged_test)
+tsan_targets=(merge_test merge_unchanged_test engine_parts_test)
 cmake --build "$TSAN" -j"$(nproc)" --target "${tsan_targets[@]}" 2>&1 | grep -E "error|warning" || true
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 for t in "${tsan_targets[@]}"; do

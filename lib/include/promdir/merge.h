@@ -24,8 +24,9 @@
 //
 // Threads: every method is safe to call from any number of threads at once;
 // scrapes take turns (one lock), and a scrape reads files on up to
-// `read_threads` threads, which share the cache and the key table under two
-// internal locks. Output is rendered outside the lock.
+// `read_threads` threads (the caller's included: with 1, the engine starts
+// no thread at all), which share the cache, the predictions and the key
+// table under internal locks. Output is rendered outside the lock.
 //
 // Processes: files are read with read(), never mapped, so a file truncated by
 // another process cannot kill the reader. A scrape never blocks a writer

@@ -1,15 +1,12 @@
+// A scrape, as a sequence of the engine's parts (see merge_internal.h).
 #include "promdir/merge.h"
 
 #include <algorithm>
-#include <set>
-#include <thread>
-#include <unordered_map>
-#include <unordered_set>
+#include <atomic>
 
 #include "lib/src/reader/dir_guard.h"
 #include "lib/src/reader/merge_internal.h"
 #include "lib/src/reader/native_collect.h"
-#include "lib/src/reader/reprove.h"
 
 namespace promdir {
 
@@ -18,27 +15,29 @@ using merge_detail::PlanFamily;
 using merge_detail::RenderPlan;
 using merge_detail::ToModel;
 
-void DirectoryCollector::Impl::NoteLiveness(const Slot& slot,
-                                            ScrapeStats* stats) {
-  if (slot.liveness_problem.empty() || liveness_reported_) return;
-  liveness_reported_ = true;
-  stats->liveness_unavailable =
-      slot.liveness_problem +
-      ": files without a promdir writer lock are shown but never deleted or "
-      "folded. Run the collector as the files' owner, or grant it "
-      "CAP_LEASE, on a local file system; or choose --liveness pid (pids "
-      "of one pid namespace) or none";
-}
-
-void DirectoryCollector::Impl::KeepLastGood(std::vector<ScrapeFile>& files) {
-  for (ScrapeFile& sf : files) {
-    CachedFile* cf = sf.cache;
-    if (cf == nullptr || cf->frozen) continue;
-    if (sf.values.data() == sf.own_values.data()) {
-      cf->last_values = std::move(sf.own_values);
-      cf->last_timestamps = std::move(sf.own_timestamps);
+void DirectoryCollector::Impl::ReadAll(const std::vector<std::string>& names,
+                                       std::vector<Slot>* slots) {
+  // Files are read on several threads: reading the bytes in use is most
+  // of a scrape. Each thread's buffer lives on between scrapes: no fresh
+  // pages to fault in for every file of every scrape.
+  std::atomic<size_t> next{0};
+  size_t threads =
+      std::min<size_t>(executor_.threads(), (names.size() + 7) / 8);
+  if (read_bufs_.size() < threads) read_bufs_.resize(threads);
+  executor_.ForEachThread(threads, [&](size_t t) {
+    for (size_t i; (i = next.fetch_add(1)) < names.size();) {
+      ReadFile(names[i], &read_bufs_[t], &(*slots)[i]);
     }
+  });
+  TakeKeys(names, slots);
+  if (!tracker_.may_freeze()) return;
+  std::vector<merge_detail::ChangeTracker::Candidate> candidates;
+  for (size_t i = 0; i < slots->size(); ++i) {
+    Slot& slot = (*slots)[i];
+    if (slot.keep_fd < 0) continue;
+    candidates.push_back({&names[i], &slot.keep_fd, slot.id, &slot.file});
   }
+  tracker_.FreezeRead(candidates, &cache_);
 }
 
 Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
@@ -48,14 +47,9 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
   *stats = ScrapeStats();
 
   std::lock_guard<std::mutex> lock(mu_);
-  ++generation_;
-  freeze_ok_ = ApplyChanges();
-  std::vector<ScrapeFile> files;
-  std::vector<std::unique_ptr<CachedFile>> owned;  // hard links' own parses
-  std::vector<std::string> dead_live_files;
-  std::set<std::string> bad_now;
-  std::unordered_map<std::string, FileId> ids_now;
-  std::unordered_set<std::string> failing_now;
+  cache_.NextGeneration();
+  tracker_.BeginScrape(&cache_);
+  Tally tally;
   {
     ReadGuard guard(env_, opt_.directory);
     if (guard.timed_out()) {
@@ -66,133 +60,24 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
           " s; read without the lock";
     }
     std::vector<std::string> names;
-    Status s = env_->ListDir(opt_.directory, &names);
-    if (!s.ok()) {
-      // Out of descriptors or memory for a moment: the files of the last
-      // scrape are still the best answer (each then serves its last good
-      // values if it cannot be read either).
-      const char* code = merge_detail::TransientErrorName(s.os_error());
-      if (code == nullptr || last_ids_.empty()) return s;
-      ++stats->read_errors_by_reason[code];
-      names.clear();
-      for (const auto& [name, id] : last_ids_) names.push_back(name);
-    }
-    std::erase_if(names, [](const std::string& n) {
-      return n.size() <= 3 || !n.ends_with(".db");
-    });
-    std::sort(names.begin(), names.end());
-    std::set<std::string> hidden;
-    HiddenByCompaction(env_, opt_.directory, names, &hidden);
-    std::erase_if(names, [&](const std::string& n) { return hidden.count(n); });
-    files.reserve(names.size());
-    // Files are read on several threads: reading the bytes in use is most
-    // of a scrape. Parsing and the cache are serialized by cache_mu_.
+    Status s = ListFiles(&names, stats);
+    if (!s.ok()) return s;
     std::vector<Slot> slots(names.size());
-    std::atomic<size_t> next{0};
-    size_t threads = std::min<size_t>(std::max(1u, opt_.read_threads),
-                                      (names.size() + 7) / 8);
-    // Each thread's buffer lives on between scrapes: no fresh pages to
-    // fault in for every file of every scrape.
-    if (read_bufs_.size() < threads) read_bufs_.resize(threads);
-    auto worker = [&](size_t t) {
-      for (size_t i; (i = next.fetch_add(1)) < names.size();) {
-        ReadFile(names[i], &read_bufs_[t], &slots[i]);
-      }
-    };
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker, t);
-    worker(0);
-    for (std::thread& t : pool) t.join();
-    TakeKeys(names, &slots);
-    if (freeze_ok_) Freeze(names, &slots);
+    ReadAll(names, &slots);
+    tally.files.reserve(names.size());
     for (size_t i = 0; i < names.size(); ++i) {
-      const std::string& base = names[i];
-      Slot& slot = slots[i];
-      stats->bytes_read += slot.stats.bytes_read;
-      stats->entries += slot.stats.entries;
-      stats->cache_hits += slot.stats.cache_hits;
-      stats->cache_misses += slot.stats.cache_misses;
-      stats->pruned_series += slot.stats.pruned_series;
-      stats->files_unchanged += slot.stats.files_unchanged;
-      Outcome o = slot.outcome;
-      const ReadError& err = slot.err;
-      WriterState state = slot.state;
-      ScrapeFile& sf = slot.file;
-      std::optional<format::FileName> fname = format::ParseFileName(base);
-      std::string prefix = fname ? fname->Prefix() : "unknown";
-      if (o == Outcome::kVanished) continue;
-      NoteLiveness(slot, stats);
-      if (slot.transient_error != nullptr) {
-        ++stats->read_errors_by_reason[slot.transient_error];
-        failing_now.insert(base);
-        if (!failing_.count(base)) {
-          stats->new_read_errors.push_back(
-              BadFile{opt_.directory + "/" + base, slot.transient_error,
-                      slot.transient_message +
-                          "; serving its last good values"});
-        }
-      }
-      if (o == Outcome::kStarting) {
-        ++stats->files[{prefix, "live"}];
-        continue;
-      }
-      if (o == Outcome::kBad) {
-        std::string code(reader::BadReasonCode(err.reason));
-        ++stats->files[{prefix, "bad"}];
-        ++stats->bad_files_by_reason[code];
-        std::string path = opt_.directory + "/" + base;
-        bad_now.insert(path);
-        RememberBad(base, slot);
-        FileInfo info;
-        env_->LinkStat(path, &info);
-        std::pair<FileId, BadReason> seen{{info.device, info.inode}, err.reason};
-        auto r = reported_.find(path);
-        if (r == reported_.end() || !(r->second == seen)) {
-          reported_[path] = seen;
-          stats->new_bad_files.push_back(
-              BadFile{path, code, err.status.message()});
-        }
-        continue;
-      }
-      ++stats->files[{prefix, std::string(WriterStateName(state))}];
-      if (o == Outcome::kLeftOut) {
-        dead_live_files.push_back(base);
-        continue;
-      }
-      if (!slot.own) ids_now[base] = slot.id;
-      files.push_back(std::move(sf));
-      if (slot.own) owned.push_back(std::move(slot.own));
+      Count(names[i], slots[i], &tally, stats);
     }
-    if (opt_.prune) {
-      // Each is proved dead once more, under a staging name, right before
-      // the delete: a worker that reused the id keeps its file.
-      for (const std::string& name : dead_live_files) {
-        reader::Deed deed;
-        std::string how;
-        if (reader::RemoveIfDead(env_, opt_.directory, name, opt_.liveness,
-                                 /*remove_unknown=*/false, &deed, &how)
-                .ok() &&
-            deed == reader::Deed::kDone) {
-          ++stats->pruned_files;
-        }
-      }
-    }
+    if (opt_.prune) Prune(tally.dead_live_files, stats);
   }
-  std::erase_if(reported_,
-                [&](const auto& r) { return !bad_now.count(r.first); });
-  std::erase_if(bad_memo_, [&](const auto& m) {
-    return !bad_now.count(opt_.directory + "/" + m.first);
-  });
-  std::erase_if(cache_, [&](const auto& c) {
-    if (c.second.generation == generation_) return false;
-    auto f = frozen_.find(c.second.name);
-    if (f != frozen_.end() && f->second == c.first) frozen_.erase(f);
-    return true;
-  });
-  Merge(files, plan, stats);
-  KeepLastGood(files);
-  last_ids_ = std::move(ids_now);
-  failing_ = std::move(failing_now);
+  cache_.EndScrape(opt_.directory, tally.bad_now,
+                   [&](const CachedFile& cf, const FileId& id) {
+                     tracker_.Forget(cf.name, id);
+                   });
+  Merge(tally.files, plan, stats);
+  KeepLastGood(tally.files);
+  cache_.last_ids() = std::move(tally.ids_now);
+  failing_ = std::move(tally.failing_now);
   ReleaseUnused(stats);
   stats->duration_seconds =
       static_cast<double>(env_->NowMonotonicNanos() - start) / 1e9;
@@ -226,10 +111,9 @@ void ToModels(const Plan& plan, std::vector<reader::NativeFamily> natives,
 }  // namespace
 
 DirectoryCollector::DirectoryCollector(CollectorOptions options)
-    : native_(std::make_unique<reader::NativeCollector>(
-          options.env ? options.env : Env::Default(), options.directory)) {
-  impl_ = std::make_unique<Impl>(std::move(options));
-}
+    : impl_(std::make_unique<Impl>(options)),
+      native_(std::make_unique<reader::NativeCollector>(impl_->env(),
+                                                        options.directory)) {}
 
 DirectoryCollector::~DirectoryCollector() = default;
 
@@ -251,7 +135,7 @@ Status DirectoryCollector::Render(Exposition format, std::string* out,
   std::vector<reader::NativeFamily> natives =
       CollectNative(native_.get(), stats);
   if (natives.empty()) {
-    RenderPlan(plan, format, out);
+    RenderPlan(plan, format, impl_->executor(), out);
     return Status::OK();
   }
   // With native histograms: rendered from the model they are attached to.

@@ -1,12 +1,14 @@
-// The merged view of one scrape and its rendering.
-#include "lib/src/reader/merge_internal.h"
+// The merged view of one scrape as the model, and its rendering
+// (plan_builder.h).
+#include "lib/src/reader/plan_builder.h"
 
 #include <algorithm>
-#include <thread>
 
 #include "lib/src/reader/exposition_internal.h"
 
 namespace promdir::merge_detail {
+
+using reader::kNoId;
 
 MetricType TypeOf(FileType t) {
   switch (t) {
@@ -155,7 +157,8 @@ void RenderFamilies(const Plan& plan, Exposition format, size_t first,
   }
 }
 
-void RenderProtobuf(const Plan& plan, Exposition format, std::string* out) {
+void RenderProtobuf(const Plan& plan, Exposition format,
+                    reader::Executor* executor, std::string* out) {
   size_t total = 0;
   for (const PlanFamily& pf : plan.families) total += pf.samples.size();
   const size_t n = plan.families.size();
@@ -171,17 +174,19 @@ void RenderProtobuf(const Plan& plan, Exposition format, std::string* out) {
   out->reserve(out->size() + Estimate(plan) / 2);
   std::string second;
   second.reserve(Estimate(plan) / 4 + 4096);
-  std::thread other([&] { RenderFamilies(plan, format, mid, n, &second); });
+  reader::Executor::Group other(executor);
+  other.Spawn([&] { RenderFamilies(plan, format, mid, n, &second); });
   RenderFamilies(plan, format, 0, mid, out);
-  other.join();
+  other.Wait();
   out->append(second);
 }
 
 }  // namespace
 
-void RenderPlan(const Plan& plan, Exposition format, std::string* out) {
+void RenderPlan(const Plan& plan, Exposition format,
+                reader::Executor* executor, std::string* out) {
   if (format.format == ExpositionFormat::kProtobuf) {
-    RenderProtobuf(plan, format, out);
+    RenderProtobuf(plan, format, executor, out);
     return;
   }
   size_t total = 0;
@@ -211,9 +216,10 @@ void RenderPlan(const Plan& plan, Exposition format, std::string* out) {
   }
   std::string second;
   second.reserve(Estimate(plan) / 2 + 4096);
-  std::thread other([&] { RenderRange(plan, format, mid, at, n, 0, &second); });
+  reader::Executor::Group other(executor);
+  other.Spawn([&] { RenderRange(plan, format, mid, at, n, 0, &second); });
   RenderRange(plan, format, 0, 0, mid, at, out);
-  other.join();
+  other.Wait();
   out->append(second);
 }
 
