@@ -370,12 +370,25 @@ TEST_CASE("native protobuf: spans, deltas, zero bucket, no-op span") {
 class NoStagedUnlinkEnv : public EnvWrapper {
  public:
   NoStagedUnlinkEnv() : EnvWrapper(Env::Default()) {}
+  // Files in the directory are deleted through UnlinkAt (the library binds
+  // every Env to the directory: promdir/directory_env.h); Unlink is kept for
+  // any path outside it.
   Status Unlink(const std::string& path) override {
-    if (path.find(".compacting") != std::string::npos &&
-        path.ends_with(".ndb")) {
-      return Status::IOError("killed before unlinking " + path);
-    }
+    if (Staged(path)) return Killed(path);
     return EnvWrapper::Unlink(path);
+  }
+  Status UnlinkAt(int dir_fd, const std::string& path) override {
+    if (Staged(path)) return Killed(path);
+    return EnvWrapper::UnlinkAt(dir_fd, path);
+  }
+
+ private:
+  static bool Staged(const std::string& path) {
+    return path.find(".compacting") != std::string::npos &&
+           path.ends_with(".ndb");
+  }
+  static Status Killed(const std::string& path) {
+    return Status::IOError("killed before unlinking " + path);
   }
 };
 

@@ -1,4 +1,5 @@
 #include "lib/src/maintenance/compact_native.h"
+#include "lib/src/path.h"
 
 #include <fcntl.h>
 
@@ -8,8 +9,8 @@
 #include <optional>
 
 #include "lib/src/dir_names.h"
-#include "lib/src/format.h"
 #include "lib/src/file_lock.h"
+#include "lib/src/format.h"
 #include "lib/src/native_format.h"
 #include "lib/src/reader/dir_guard.h"
 #include "lib/src/reader/native_file.h"
@@ -102,7 +103,7 @@ class NativeCompactor {
   }
 
  private:
-  std::string Path(const std::string& n) const { return o_.directory + "/" + n; }
+  std::string Path(const std::string& n) const { return JoinPath(o_.directory, n); }
 
   // Step 1: the listed sources of a committed archive are already in it.
   void Recover(const std::string& archive) {

@@ -24,7 +24,7 @@ std::optional<FileReport> InspectNative(Env* env, const MaintenanceOptions& opti
                                         const std::string& id) {
   FileReport r;
   r.name = name;
-  r.path = options.directory + "/" + name;
+  r.path = JoinPath(options.directory, name);
   r.type = native::kPrefix;
   r.id = id;
   std::vector<reader::NativeEntry> entries;
@@ -38,7 +38,7 @@ std::optional<FileReport> InspectNative(Env* env, const MaintenanceOptions& opti
   if (err.status.IsNotFound()) return std::nullopt;  // vanished meanwhile
   if (!err.status.ok()) {
     r.bad = true;
-    r.reason = std::string(reader::BadReasonCode(err.reason));
+    r.reason = err.reason;
     r.message = err.status.message();
     return r;
   }

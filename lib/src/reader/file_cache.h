@@ -28,6 +28,7 @@
 
 #include "lib/src/env.h"
 #include "lib/src/format.h"
+#include "lib/src/path.h"
 #include "lib/src/reader/file_reader.h"
 
 namespace promdir::merge_detail {
@@ -194,7 +195,7 @@ void FileCache::EndScrape(const std::string& dir,
   std::erase_if(reported_,
                 [&](const auto& r) { return !bad_now.count(r.first); });
   std::erase_if(bad_memo_, [&](const auto& m) {
-    return !bad_now.count(dir + "/" + m.first);
+    return !bad_now.count(JoinPath(dir, m.first));
   });
   std::erase_if(files_, [&](auto& c) {
     if (c.second.generation == generation_) return false;

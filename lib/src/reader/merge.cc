@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "lib/src/path.h"
 #include "lib/src/reader/dir_guard.h"
 #include "lib/src/reader/merge_internal.h"
 #include "lib/src/reader/native_collect.h"
@@ -55,7 +56,7 @@ Status DirectoryCollector::Impl::Collect(Plan* plan, ScrapeStats* stats_out) {
     if (guard.timed_out()) {
       stats->lock_timeouts = 1;
       stats->lock_timeout_message =
-          opt_.directory + "/" + kDirLockName + " held by another process " +
+          JoinPath(opt_.directory, kDirLockName) + " held by another process " +
           "for more than " + std::to_string(kReadLockTimeoutMs / 1000) +
           " s; read without the lock";
     }

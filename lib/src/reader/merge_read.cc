@@ -3,6 +3,7 @@
 // is bad, is starting or is served from its last good values).
 #include <cerrno>
 
+#include "lib/src/path.h"
 #include "lib/src/reader/merge_internal.h"
 
 namespace promdir {
@@ -34,7 +35,7 @@ void DirectoryCollector::Impl::ReadFile(const std::string& base,
                                         std::string* buf, Slot* slot) {
   Reading r;
   r.base = base;
-  r.path = opt_.directory + "/" + base;
+  r.path = JoinPath(opt_.directory, base);
   r.name = format::ParseFileName(base);
   slot->outcome = Outcome::kBad;
   if (ServeFrozen(&r, slot)) return;

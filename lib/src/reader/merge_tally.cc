@@ -5,6 +5,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "lib/src/path.h"
 #include "lib/src/reader/dir_guard.h"
 #include "lib/src/reader/merge_internal.h"
 #include "lib/src/reader/reprove.h"
@@ -54,7 +55,7 @@ void DirectoryCollector::Impl::CountBad(const std::string& base,
   std::string code(reader::BadReasonCode(err.reason));
   ++stats->files[{prefix, "bad"}];
   ++stats->bad_files_by_reason[code];
-  std::string path = opt_.directory + "/" + base;
+  std::string path = JoinPath(opt_.directory, base);
   tally->bad_now.insert(path);
   cache_.RememberBad(base, slot.info, slot.read_at, err);
   FileInfo info;
@@ -81,7 +82,7 @@ void DirectoryCollector::Impl::Count(const std::string& base, Slot& slot,
     tally->failing_now.insert(base);
     if (!failing_.count(base)) {
       stats->new_read_errors.push_back(
-          BadFile{opt_.directory + "/" + base, slot.transient_error,
+          BadFile{JoinPath(opt_.directory, base), slot.transient_error,
                   slot.transient_message + "; serving its last good values"});
     }
   }

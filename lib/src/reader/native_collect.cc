@@ -1,3 +1,4 @@
+#include "lib/src/path.h"
 #include "lib/src/reader/native_collect.h"
 
 #include <algorithm>
@@ -65,7 +66,7 @@ Status NativeCollector::Collect(std::vector<NativeFamily>* out,
     std::set<std::tuple<std::string, uint64_t, uint64_t>> folded;
     std::vector<NativeEntry> entries;
     for (const std::string& base : names) {
-      const std::string path = dir_ + "/" + base;
+      const std::string path = JoinPath(dir_, base);
       uint64_t bytes = 0;
       NativeFileMeta meta;
       ReadError err = ReadNativeFile(env_, path, &entries, &bytes, &meta,
