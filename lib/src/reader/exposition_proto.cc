@@ -106,7 +106,7 @@ void SetBuckets(const std::vector<std::pair<int32_t, uint64_t>>& buckets,
                 AddSpan add_span, AddDelta add_delta) {
   pb::BucketSpan* span = nullptr;
   int64_t next = 0;  // the index after the current span
-  int64_t prev_count = 0;
+  uint64_t prev_count = 0;
   for (const auto& [index, count] : buckets) {
     if (span == nullptr || index != next) {
       // The first span starts at its index; later ones after a gap.
@@ -117,8 +117,10 @@ void SetBuckets(const std::vector<std::pair<int32_t, uint64_t>>& buckets,
     }
     span->set_length(span->length() + 1);
     next = int64_t{index} + 1;
-    add_delta(static_cast<int64_t>(count) - prev_count);
-    prev_count = static_cast<int64_t>(count);
+    // Modulo 2^64, as the receiver adds them up: a count past INT64_MAX
+    // (only a crafted file holds one) never overflows a signed subtraction.
+    add_delta(static_cast<int64_t>(count - prev_count));
+    prev_count = count;
   }
 }
 
